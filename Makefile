@@ -1,0 +1,37 @@
+# `make run` and `make test` work on a fresh machine with only Python 3.11:
+# each creates .venv when missing and (re)installs only when pyproject.toml changed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stratforge-installed
+EXAMPLE := plugins/stratforge-example
+
+.PHONY: run test lint typecheck bench clean
+
+$(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]' -e $(EXAMPLE)
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/stratforge run --strategy sma_cross --param fast=20 --param slow=60 \
+		--param long_only=true --sizer percent --sizer-param percents=95 \
+		--data-arg bars=2500 --data-arg regime_length=120 --analyzer sharpe --analyzer drawdown
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest -n 2
+
+bench: $(STAMP)
+	$(BIN)/python bench/overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,25 @@
+"""Built-in analyzers: backtrader's standard set under stable stratforge names."""
+
+from __future__ import annotations
+
+import backtrader as bt
+
+from stratforge.plugin.hookspecs import hookimpl
+from stratforge.plugin.registry import Register
+
+_BACKTRADER_ANALYZERS: dict[str, type[bt.Analyzer]] = {
+    "sharpe": bt.analyzers.SharpeRatio,
+    "drawdown": bt.analyzers.DrawDown,
+    "trade_stats": bt.analyzers.TradeAnalyzer,
+    "returns": bt.analyzers.Returns,
+    "sqn": bt.analyzers.SQN,
+    "annual_return": bt.analyzers.AnnualReturn,
+    "time_return": bt.analyzers.TimeReturn,
+    "vwr": bt.analyzers.VWR,
+}
+
+
+@hookimpl
+def register_analyzers(register: Register) -> None:
+    for name, analyzer in _BACKTRADER_ANALYZERS.items():
+        register(analyzer, name=name)

@@ -1,0 +1,1 @@
+"""The engine: settings, run specifications, the Cerebro builder and results."""

@@ -1,0 +1,120 @@
+"""``RunResult``: the complete, JSON-serialisable outcome of one backtest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Metrics(BaseModel):
+    """Headline performance figures; ``None`` where a figure is undefined (no trades, flat)."""
+
+    start_value: float
+    end_value: float
+    total_return: float
+    cagr: float | None
+    annual_volatility: float | None
+    sharpe: float | None
+    sortino: float | None
+    max_drawdown: float = Field(description="Largest peak-to-trough fall, as a fraction.")
+    max_drawdown_bars: int = Field(description="Longest time under water, in bars.")
+    max_drawdown_days: float = Field(description="Longest time under water, in calendar days.")
+    trades: int
+    win_rate: float | None
+    profit_factor: float | None
+    exposure: float = Field(description="Fraction of bars with an open position.")
+    bars: int
+    periods_per_year: float | None
+
+
+class EquityCurve(BaseModel):
+    """Per-bar account state, columnar to keep large runs compact."""
+
+    datetime: list[str]
+    value: list[float]
+    cash: list[float]
+    position: list[float]
+
+
+class TradeRecord(BaseModel):
+    ref: int
+    data: str
+    direction: str
+    entry_datetime: str
+    exit_datetime: str
+    entry_price: float
+    exit_price: float | None
+    size: float
+    pnl: float
+    pnl_net: float
+    commission: float
+    bars_held: int
+
+
+class OrderRecord(BaseModel):
+    ref: int
+    data: str
+    side: str
+    type: str
+    size: float
+    price: float | None
+    created_datetime: str
+    executed_datetime: str | None
+    executed_size: float
+    executed_price: float | None
+    commission: float
+    status: str
+
+
+class IndicatorRecord(BaseModel):
+    """An indicator the strategy declared, with its lines and how it wants to be plotted."""
+
+    name: str
+    indicator: str
+    data: str
+    subplot: bool
+    plot: bool
+    lines: dict[str, list[float | None]]
+
+
+class Provenance(BaseModel):
+    stratforge_version: str
+    backtrader_version: str
+    python_version: str
+    plugins: dict[str, str | None] = Field(description="Plugins used by this run and versions.")
+    data_sha256: str
+    data_bars: int
+    data_start: str
+    data_end: str
+    wall_time_seconds: float
+
+
+class RunResult(BaseModel):
+    """Everything a report or a client needs, without re-running the backtest."""
+
+    spec: dict[str, Any]
+    metrics: Metrics
+    equity: EquityCurve
+    trades: list[TradeRecord]
+    orders: list[OrderRecord]
+    analyzers: dict[str, Any]
+    indicators: list[IndicatorRecord]
+    provenance: Provenance
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return self.model_dump_json(indent=indent)
+
+    def deterministic_json(self) -> str:
+        """The JSON without wall time: equal for equal specs and data."""
+        return self.model_dump_json(exclude={"provenance": {"wall_time_seconds"}})
+
+    def write(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.write_text(self.to_json(indent=None), encoding="utf-8")
+        return target
+
+    @classmethod
+    def read(cls, path: str | Path) -> RunResult:
+        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))

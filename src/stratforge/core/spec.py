@@ -1,0 +1,69 @@
+"""``RunSpec``: everything that defines one backtest, as plain JSON-able data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat
+
+Timeframe = Literal["ticks", "seconds", "minutes", "days", "weeks", "months", "years"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSpec(_Strict):
+    """Where the bars come from: a registered data source and its arguments."""
+
+    source: str = Field("synthetic", description="Registered data source name.")
+    args: dict[str, Any] = Field(default_factory=dict, description="Arguments of the source.")
+    symbol: str | None = Field(None, description="Name given to the feed (defaults to source).")
+    start: dt.datetime | None = Field(None, description="First bar to use (inclusive).")
+    end: dt.datetime | None = Field(None, description="Last bar to use (inclusive).")
+    timeframe: Timeframe | None = Field(None, description="Bar timeframe; inferred when unset.")
+    compression: int | None = Field(None, ge=1, description="Bars per timeframe unit.")
+
+
+class ComponentSpec(_Strict):
+    """A registered plugin object chosen by name, with its parameters."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CommissionSpec(_Strict):
+    """Broker commission scheme (backtrader's ``setcommission``)."""
+
+    value: NonNegativeFloat = Field(0.0, description="Commission amount.")
+    kind: Literal["percent", "per_unit"] = Field(
+        "percent",
+        description="percent: a fraction of traded value (0.001 = 0.1%); per_unit: cash per unit.",
+    )
+    multiplier: PositiveFloat = Field(1.0, description="Contract multiplier.")
+    margin: PositiveFloat | None = Field(None, description="Margin per contract (futures-like).")
+
+
+class SlippageSpec(_Strict):
+    """Fill slippage: a fraction of price or a fixed price amount (not both)."""
+
+    percent: NonNegativeFloat = 0.0
+    fixed: NonNegativeFloat = 0.0
+
+
+class RunSpec(_Strict):
+    """One backtest: data, strategy, optional sizer and analyzers, broker, seed."""
+
+    data: DataSpec = Field(default_factory=DataSpec)
+    strategy: ComponentSpec
+    sizer: ComponentSpec | None = None
+    analyzers: list[ComponentSpec] = Field(default_factory=list)
+    indicators: list[ComponentSpec] = Field(
+        default_factory=list,
+        description="Extra registered indicators computed on the data and kept in the result.",
+    )
+    cash: PositiveFloat = 100_000.0
+    commission: CommissionSpec = Field(default_factory=CommissionSpec)
+    slippage: SlippageSpec = Field(default_factory=SlippageSpec)
+    seed: int = 0

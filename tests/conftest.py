@@ -1,0 +1,63 @@
+"""Shared fixtures: isolated settings and real plugin managers (no mocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stratforge.core.engine import default_plugins
+from stratforge.core.settings import Settings, get_settings
+from stratforge.plugin.manager import Plugins
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Iterator[None]:
+    """Every test gets its own data dir and no inherited plugin settings."""
+    monkeypatch.setenv("STRATFORGE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    for name in ("PLUGINS_DIR", "BLOCKED_PLUGINS", "DISABLE_PLUGIN_AUTOLOAD"):
+        monkeypatch.delenv(f"STRATFORGE_{name}", raising=False)
+    get_settings.cache_clear()
+    default_plugins.cache_clear()
+    yield
+    get_settings.cache_clear()
+    default_plugins.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def plugins() -> Plugins:
+    """Built-ins plus installed entry-point plugins (the example plugin)."""
+    return Plugins.load(Settings())
+
+
+def ohlc_frame(closes: list[float], start: str = "2024-01-01", freq: str = "D") -> pd.DataFrame:
+    """A canonical frame whose open equals the previous close (first open = first close)."""
+    close = np.asarray(closes, dtype=float)
+    open_ = np.concatenate(([close[0]], close[:-1]))
+    return pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) + 0.5,
+            "low": np.minimum(open_, close) - 0.5,
+            "close": close,
+            "volume": 1000.0,
+            "openinterest": 0.0,
+        },
+        index=pd.DatetimeIndex(pd.date_range(start, periods=len(close), freq=freq), name="datetime"),
+    )
+
+
+@pytest.fixture
+def write_plugin(tmp_path: Path):
+    """Write a plugin file into a fresh plugins directory and return the directory."""
+    directory = tmp_path / "plugins"
+    directory.mkdir()
+
+    def write(name: str, source: str) -> Path:
+        (directory / f"{name}.py").write_text(source, encoding="utf-8")
+        return directory
+
+    return write
