@@ -46,7 +46,9 @@ def ohlc_frame(closes: list[float], start: str = "2024-01-01", freq: str = "D") 
             "volume": 1000.0,
             "openinterest": 0.0,
         },
-        index=pd.DatetimeIndex(pd.date_range(start, periods=len(close), freq=freq), name="datetime"),
+        index=pd.DatetimeIndex(
+            pd.date_range(start, periods=len(close), freq=freq), name="datetime"
+        ),
     )
 
 

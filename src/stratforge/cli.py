@@ -145,7 +145,9 @@ def run(
         Path | None, typer.Option("--spec", help="Read the whole RunSpec from a JSON file.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the RunResult as JSON.")] = False,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write the RunResult here.")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the RunResult here.")
+    ] = None,
 ) -> None:
     """Run one backtest and print its summary."""
     with user_errors():
@@ -202,7 +204,7 @@ def print_summary(result: RunResult) -> None:
     table.add_column("value", justify="right")
     p = result.provenance
     table.add_row("bars", f"{p.data_bars:,} ({p.data_start[:10]} to {p.data_end[:10]})")
-    for name, value in result.metrics.model_dump().items():
+    for name, value in result.metrics.model_dump(exclude={"bars"}).items():
         table.add_row(name.replace("_", " "), _format_metric(name, value))
     table.add_row("wall time", f"{p.wall_time_seconds:.2f} s")
     out.print(table)
@@ -244,7 +246,7 @@ def plugins(
                 kinds = {kind: registries.kind(kind)}
             except KeyError as exc:
                 raise SpecError("--kind", str(exc.args[0])) from None
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "kind": registry.kind,
             "name": entry.name,
@@ -279,6 +281,8 @@ def _required(row: dict[str, Any], name: str) -> bool:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, type):
+        return value.__name__
     try:
         json.dumps(value)
     except TypeError:
@@ -302,15 +306,19 @@ def data_validate(
         if on_bad_rows not in ("error", "drop"):
             raise SpecError("--on-bad-rows", f"expected error or drop, got {on_bad_rows!r}")
         checked = validate_file(
-            file, on_bad_rows=on_bad_rows, datetime_column=datetime_column, tz=tz
+            file,
+            on_bad_rows="drop" if on_bad_rows == "drop" else "error",
+            datetime_column=datetime_column,
+            tz=tz,
         )
     frame = checked.frame
     out.print(
         f"{file}: {len(frame):,} valid bars from {frame.index[0]} to {frame.index[-1]}"
-        + (f"; dropped {checked.dropped:,} bad rows" if checked.dropped else "")
+        + (f"; dropped {checked.dropped:,} bad rows" if checked.dropped else ""),
+        soft_wrap=True,
     )
     for problem in checked.problems[:20]:
-        out.print(f"  dropped {problem}")
+        out.print(f"  dropped {problem}", soft_wrap=True, highlight=False)
 
 
 def main() -> None:

@@ -17,17 +17,16 @@ import pandas as pd
 OHLCV_LINES = ("open", "high", "low", "close", "volume", "openinterest")
 
 _ORDINAL_1970 = 719163  # datetime(1970, 1, 1).toordinal()
-_NS_PER_DAY = 86_400_000_000_000
+_US_PER_DAY = 86_400_000_000
 
 
 def date2num_array(index: pd.DatetimeIndex) -> np.ndarray:
     """Vectorised ``backtrader.date2num`` for a tz-naive index (same float arithmetic)."""
-    ns = index.asi8.astype(np.int64) if index.unit == "ns" else index.as_unit("ns").asi8
-    days, rem = np.divmod(ns, _NS_PER_DAY)
-    hours, rem = np.divmod(rem, 3_600_000_000_000)
-    minutes, rem = np.divmod(rem, 60_000_000_000)
-    seconds, rem = np.divmod(rem, 1_000_000_000)
-    micros = rem // 1000
+    micros_total = index.as_unit("us").asi8  # microseconds: backtrader's resolution
+    days, rem = np.divmod(micros_total, _US_PER_DAY)
+    hours, rem = np.divmod(rem, 3_600_000_000)
+    minutes, rem = np.divmod(rem, 60_000_000)
+    seconds, micros = np.divmod(rem, 1_000_000)
     base = (days + _ORDINAL_1970).astype(np.float64)
     fraction = hours / 24.0 + minutes / 1440.0 + seconds / 86400.0 + micros / 86400000000.0
     return base + fraction
@@ -90,4 +89,4 @@ class ArrayFeed(bt.feed.DataBase):
 
 def make_feed(frame: pd.DataFrame, **kwargs: Any) -> ArrayFeed:
     """An ``ArrayFeed`` for *frame*; kwargs go to backtrader (name, timeframe, compression)."""
-    return ArrayFeed(frame=frame, **kwargs)
+    return ArrayFeed(frame=frame, **kwargs)  # type: ignore[call-arg]  # backtrader params

@@ -136,13 +136,13 @@ def _import_file(path: Path) -> ModuleType:
 def plugin_versions(pm: pluggy.PluginManager) -> dict[str, str | None]:
     """Plugin name -> version: the distribution's for entry points, stratforge's for built-ins."""
     versions: dict[str, str | None] = {}
-    own = dist_version("stratforge")
+    own: str | None = dist_version("stratforge")
     for name, _plugin in pm.list_name_plugin():
         versions[name] = own if name in BUILTIN_PLUGINS else None
     for plugin, dist in pm.list_plugin_distinfo():
-        name = pm.get_name(plugin)
-        if name is not None:
-            versions[name] = dist.version
+        registered_name = pm.get_name(plugin)
+        if registered_name is not None:
+            versions[registered_name] = dist.version
     return versions
 
 

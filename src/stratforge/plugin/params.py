@@ -60,7 +60,9 @@ def describe_params(obj: object) -> list[ParamInfo]:
     if callable(obj):
         hints = typing.get_type_hints(obj)
         return [
-            ParamInfo(p.name, p.default, hints.get(p.name, _annotation_of(p.default)), docs.get(p.name))
+            ParamInfo(
+                p.name, p.default, hints.get(p.name, _annotation_of(p.default)), docs.get(p.name)
+            )
             for p in inspect.signature(obj).parameters.values()
             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
@@ -130,9 +132,9 @@ def coerce(value: Any, annotation: Any) -> Any:
 
 
 def _coerce_union(value: Any, options: tuple[Any, ...]) -> Any:
-    if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-        if type(None) in options:
-            return None
+    is_null = value is None or (isinstance(value, str) and value.lower() in ("none", "null"))
+    if is_null and type(None) in options:
+        return None
     errors = []
     for option in options:
         if option is type(None):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from stratforge.plugin.hookspecs import hookimpl
 from stratforge.plugin.registry import Register
+from stratforge.strategies.base import SignalStrategy
 from stratforge.strategies.classic import (
     BollingerReversion,
     DonchianBreakout,
     RsiReversion,
     SmaCross,
 )
-from stratforge.strategies.base import SignalStrategy
 
 __all__ = ["BollingerReversion", "DonchianBreakout", "RsiReversion", "SignalStrategy", "SmaCross"]
 

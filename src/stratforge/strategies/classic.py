@@ -8,7 +8,6 @@ import backtrader as bt
 
 from stratforge.strategies.base import SignalStrategy
 
-
 _RSI_LEVELS = ("oversold", "exit_level", "overbought")
 
 
@@ -86,7 +85,9 @@ class RsiReversion(SignalStrategy):
     def check_params(cls, params: dict[str, Any]) -> None:
         levels = [params.get(k, getattr(cls.params, k)) for k in _RSI_LEVELS]
         if not 0 < levels[0] < levels[1] < levels[2] < 100:
-            raise ValueError("need 0 < oversold < exit_level < overbought < 100, got " + str(levels))
+            raise ValueError(
+                "need 0 < oversold < exit_level < overbought < 100, got " + str(levels)
+            )
 
     def __init__(self) -> None:
         self.rsi = bt.ind.RSI(self.data.close, period=self.p.period, safediv=True)

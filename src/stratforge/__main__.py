@@ -1,0 +1,5 @@
+"""``python -m stratforge`` runs the CLI."""
+
+from stratforge.cli import main
+
+main()
