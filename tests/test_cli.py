@@ -84,6 +84,17 @@ def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], fragment: str) 
     assert_one_line_error(stratforge(*args), fragment)
 
 
+def test_run_with_bad_rows_errors_or_drops(tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv"
+    frame = ohlc_frame([10.0 + (i % 7) for i in range(120)])
+    frame.iloc[50, frame.columns.get_loc("volume")] = -5.0
+    frame.to_csv(path)
+    assert_one_line_error(stratforge("run", "--csv", str(path)), "row 52: negative volume")
+    proc = stratforge("run", "--csv", str(path), "--on-bad-rows", "drop", "-p", "slow=20", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["provenance"]["data_bars"] == 119
+
+
 def test_unknown_option_is_usage_error() -> None:
     proc = stratforge("run", "--no-such-option")
     assert proc.returncode == 2

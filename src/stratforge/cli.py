@@ -122,6 +122,10 @@ def run(
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Shortcut for --data csv --data-arg path=FILE.")
     ] = None,
+    on_bad_rows: Annotated[
+        str | None,
+        typer.Option("--on-bad-rows", help="For file sources: error (default) or drop."),
+    ] = None,
     symbol: Annotated[str | None, typer.Option(help="Name of the data feed.")] = None,
     start: Annotated[str | None, typer.Option(help="First date to use.")] = None,
     end: Annotated[str | None, typer.Option(help="Last date to use.")] = None,
@@ -157,6 +161,8 @@ def run(
             source_args: dict[str, Any] = parse_assignments(data_arg, "--data-arg")
             if csv is not None:
                 data, source_args = "csv", {**source_args, "path": str(csv)}
+            if on_bad_rows is not None:
+                source_args["on_bad_rows"] = on_bad_rows
             spec = RunSpec.model_validate(
                 {
                     "data": {

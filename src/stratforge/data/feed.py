@@ -61,6 +61,7 @@ class ArrayFeed(bt.feed.DataBase):
             return
         for name, values in self._columns.items():
             getattr(self.lines, name).array.extend(values.tolist())
+        self._cursor = len(self._columns["datetime"])  # nothing left for _load
         self._last()
         self.home()
 
