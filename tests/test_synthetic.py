@@ -126,8 +126,10 @@ def test_zero_volatility_is_a_smooth_drift() -> None:
 
 
 def test_source_signatures_are_keyword_only_and_documented() -> None:
-    for func in (sources.synthetic, sources.csv, sources.parquet):
-        params = inspect.signature(func).parameters.values()
+    for func in (sources.synthetic, sources.csv, sources.parquet, sources.contracts_dir):
+        params = [
+            p for p in inspect.signature(func).parameters.values() if p.name != "contract"
+        ]  # `contract` is injected by the engine for futures, not a user parameter
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params)
         assert all(p.annotation is not inspect.Parameter.empty for p in params)
         doc = inspect.getdoc(func) or ""
@@ -136,12 +138,13 @@ def test_source_signatures_are_keyword_only_and_documented() -> None:
         typing.get_type_hints(func)  # resolvable annotations
     assert inspect.signature(sources.csv).parameters["path"].default is inspect.Parameter.empty
     synthetic_params = inspect.signature(sources.synthetic).parameters
-    assert {k: p.default for k, p in synthetic_params.items()} == {
-        k: p.default for k, p in inspect.signature(generate_synthetic).parameters.items()
+    plain = inspect.signature(generate_synthetic).parameters
+    assert {k: p.default for k, p in synthetic_params.items() if k in plain and k != "price"} == {
+        k: p.default for k, p in plain.items() if k != "price"
     }
 
 
-def test_source_hook_registers_three_sources() -> None:
+def test_source_hook_registers_the_builtin_sources() -> None:
     registered: dict[str, object] = {}
 
     def register(obj: object, name: str | None = None, aliases: object = ()) -> object:
@@ -153,6 +156,7 @@ def test_source_hook_registers_three_sources() -> None:
         "synthetic": sources.synthetic,
         "csv": sources.csv,
         "parquet": sources.parquet,
+        "contracts_dir": sources.contracts_dir,
     }
     pd.testing.assert_frame_equal(
         sources.synthetic(bars=20, seed=1), generate_synthetic(bars=20, seed=1)

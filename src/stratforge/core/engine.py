@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import inspect
 import platform
 import random
 import time
@@ -17,7 +16,9 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from stratforge.core.components import Component, resolve_component
 from stratforge.core.errors import SpecError
+from stratforge.core.markets import Market, ResolvedData, load_market, resolve_datas
 from stratforge.core.metrics import compute_metrics
 from stratforge.core.recorder import RunRecorder
 from stratforge.core.results import (
@@ -25,15 +26,16 @@ from stratforge.core.results import (
     IndicatorRecord,
     OrderRecord,
     Provenance,
+    RollEvent,
     RunResult,
     TradeRecord,
 )
 from stratforge.core.settings import get_settings
-from stratforge.core.spec import ComponentSpec, DataSpec, RunSpec
+from stratforge.core.spec import RunSpec
 from stratforge.data.feed import make_feed
+from stratforge.futures.broker import FuturesBroker, futures_comminfo
+from stratforge.futures.feed import RollingFeed
 from stratforge.plugin.manager import Plugins
-from stratforge.plugin.params import ParamError, validate_params
-from stratforge.plugin.registry import Registry, UnknownNameError
 
 _TIMEFRAMES = {
     "ticks": bt.TimeFrame.Ticks,
@@ -54,29 +56,19 @@ def default_plugins() -> Plugins:
 
 
 @dataclass
-class Component:
-    """A resolved ComponentSpec: the registered object and its coerced parameters."""
-
-    name: str
-    obj: Any
-    params: dict[str, Any]
-    plugin: str
-    plugin_version: str | None
-
-
-@dataclass
 class ResolvedRun:
     """A RunSpec checked against the registries: everything needed to build a Cerebro."""
 
     spec: RunSpec
-    data_source: Component
+    datas: list[ResolvedData]
     strategy: Component
     sizer: Component | None
     analyzers: list[Component] = field(default_factory=list)
     indicators: list[Component] = field(default_factory=list)
 
     def plugins_used(self) -> dict[str, str | None]:
-        parts = [self.data_source, self.strategy, *self.analyzers, *self.indicators]
+        parts = [self.strategy, *self.analyzers, *self.indicators]
+        parts += [c for data in self.datas for c in data.components()]
         if self.sizer:
             parts.append(self.sizer)
         return {c.plugin: c.plugin_version for c in sorted(parts, key=lambda c: c.plugin)}
@@ -87,57 +79,42 @@ def resolve(spec: RunSpec, plugins: Plugins) -> ResolvedRun:
     reg = plugins.registries
     if spec.slippage.percent and spec.slippage.fixed:
         raise SpecError("slippage", "set either percent or fixed, not both")
-    source_args = dict(spec.data.args)
-    source = _component(reg.data_sources, spec.data.source, source_args, "data.source", "data.args")
-    if "seed" in inspect.signature(source.obj).parameters and "seed" not in source.params:
-        source.params["seed"] = spec.seed
     return ResolvedRun(
         spec=spec,
-        data_source=source,
-        strategy=_resolve(reg.strategies, spec.strategy, "strategy"),
-        sizer=_resolve(reg.sizers, spec.sizer, "sizer") if spec.sizer else None,
+        datas=resolve_datas(spec, reg),
+        strategy=resolve_component(reg.strategies, spec.strategy, "strategy"),
+        sizer=resolve_component(reg.sizers, spec.sizer, "sizer") if spec.sizer else None,
         analyzers=[
-            _resolve(reg.analyzers, a, f"analyzers[{i}]") for i, a in enumerate(spec.analyzers)
+            resolve_component(reg.analyzers, a, f"analyzers[{i}]")
+            for i, a in enumerate(spec.analyzers)
         ],
         indicators=[
-            _resolve(reg.indicators, a, f"indicators[{i}]") for i, a in enumerate(spec.indicators)
+            resolve_component(reg.indicators, a, f"indicators[{i}]")
+            for i, a in enumerate(spec.indicators)
         ],
     )
 
 
-def _resolve(registry: Registry[Any], part: ComponentSpec, where: str) -> Component:
-    return _component(registry, part.name, part.params, f"{where}.name", f"{where}.params")
+def load_markets(resolved: ResolvedRun, first_frame: pd.DataFrame | None = None) -> list[Market]:
+    """Every data feed's bars; *first_frame* replaces the first source (tests, benchmarks)."""
+    markets = []
+    used: set[str] = set()
+    for i, data in enumerate(resolved.datas):
+        name = _unique(data.spec.symbol or data.spec.root or data.spec.source, used)
+        if i == 0 and first_frame is not None:
+            markets.append(Market(data, name, first_frame))
+        else:
+            markets.append(load_market(data, name))
+    return markets
 
 
-def _component(
-    registry: Registry[Any], name: str, params: dict[str, Any], name_field: str, params_field: str
-) -> Component:
-    try:
-        entry = registry.entry(name)
-    except UnknownNameError as exc:
-        raise SpecError(name_field, f"unknown {exc.kind} {name!r}; {exc.suggestion}") from None
-    try:
-        values = validate_params(entry.obj, params, field=params_field)
-    except ParamError as exc:
-        raise SpecError(exc.field, exc.message) from None
-    check = getattr(entry.obj, "check_params", None)
-    if callable(check):
-        try:
-            check(values)
-        except ValueError as exc:
-            raise SpecError(params_field, str(exc)) from None
-    return Component(entry.name, entry.obj, values, entry.plugin, entry.plugin_version)
-
-
-def load_frame(resolved: ResolvedRun) -> pd.DataFrame:
-    """The run's bars: the data source's canonical frame cut to the spec's start/end."""
-    frame = resolved.data_source.obj(**resolved.data_source.params)
-    data = resolved.spec.data
-    if data.start is not None or data.end is not None:
-        frame = frame.loc[data.start : data.end]
-    if len(frame) < 2:
-        raise SpecError("data", "fewer than 2 bars remain after start/end; widen the range")
-    return frame
+def _unique(name: str, used: set[str]) -> str:
+    candidate, n = name, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{name}_{n}"
+    used.add(candidate)
+    return candidate
 
 
 def infer_timeframe(index: pd.DatetimeIndex) -> tuple[str, int]:
@@ -156,18 +133,22 @@ def infer_timeframe(index: pd.DatetimeIndex) -> tuple[str, int]:
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
-    digest = hashlib.sha256(pd.DatetimeIndex(frame.index).asi8.tobytes())
+    digest = hashlib.sha256(pd.DatetimeIndex(frame.index).as_unit("us").asi8.tobytes())
     for column in frame.columns:
         digest.update(column.encode())
         digest.update(np.ascontiguousarray(frame[column].to_numpy(np.float64)).tobytes())
     return digest.hexdigest()
 
 
-def build_cerebro(resolved: ResolvedRun, frame: pd.DataFrame, plugins: Plugins) -> bt.Cerebro:
+def build_cerebro(resolved: ResolvedRun, markets: list[Market], plugins: Plugins) -> bt.Cerebro:
     """A Cerebro with preload and runonce on, the recorder added, plugins configured."""
     spec = resolved.spec
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, tradehistory=True)
-    cerebro.adddata(_feed(spec.data, frame))
+    if any(m.series is not None for m in markets):
+        cerebro.broker = FuturesBroker()
+    _configure_broker(cerebro.broker, spec)
+    for market in markets:
+        cerebro.adddata(_feed(market, cerebro.broker))
     cerebro.addstrategy(resolved.strategy.obj, **resolved.strategy.params)
     if resolved.sizer:
         cerebro.addsizer(resolved.sizer.obj, **resolved.sizer.params)
@@ -176,20 +157,29 @@ def build_cerebro(resolved: ResolvedRun, frame: pd.DataFrame, plugins: Plugins) 
     for name, analyzer in _analyzer_names(resolved.analyzers):
         cerebro.addanalyzer(analyzer.obj, _name=name, **analyzer.params)
     cerebro.addanalyzer(RunRecorder, _name=_RECORDER)
-    _configure_broker(cerebro.broker, spec)
     plugins.manager.hook.configure_cerebro(cerebro=cerebro, spec=spec)
     return cerebro
 
 
-def _feed(data: DataSpec, frame: pd.DataFrame) -> bt.feed.DataBase:
-    timeframe, compression = infer_timeframe(pd.DatetimeIndex(frame.index))
-    timeframe = data.timeframe or timeframe
-    return make_feed(
-        frame,
-        name=data.symbol or data.source,
-        timeframe=_TIMEFRAMES[timeframe],
-        compression=data.compression or compression,
+def _feed(market: Market, broker: bt.BrokerBase) -> bt.feed.DataBase:
+    data = market.resolved.spec
+    timeframe, compression = infer_timeframe(pd.DatetimeIndex(market.frame.index))
+    options = {
+        "name": market.name,
+        "timeframe": _TIMEFRAMES[data.timeframe or timeframe],
+        "compression": data.compression or compression,
+    }
+    if market.series is None:
+        return make_feed(market.frame, **options)
+    contract = market.resolved.contract
+    assert contract is not None and isinstance(broker, FuturesBroker)
+    feed = RollingFeed.from_series(market.series, contract, fx_rates=market.fx, **options)
+    broker.attach(feed)
+    broker.addcommissioninfo(
+        futures_comminfo(contract, feed, commission=data.commission, margin=data.margin),
+        name=market.name,
     )
+    return feed
 
 
 def _analyzer_names(analyzers: list[Component]) -> list[tuple[str, Component]]:
@@ -224,16 +214,19 @@ def _configure_broker(broker: bt.BrokerBase, spec: RunSpec) -> None:
 def run_backtest(
     spec: RunSpec, *, plugins: Plugins | None = None, frame: pd.DataFrame | None = None
 ) -> RunResult:
-    """Run one backtest; same spec and data give byte-identical results (wall time aside)."""
+    """Run one backtest; same spec and data give byte-identical results (wall time aside).
+
+    *frame* replaces the first data source's bars (hand-built fixtures, benchmarks).
+    """
     started = time.perf_counter()
     plugins = plugins or default_plugins()
     resolved = resolve(spec, plugins)
-    bars = frame if frame is not None else load_frame(resolved)
+    markets = load_markets(resolved, frame)
     random.seed(spec.seed)
     np.random.seed(spec.seed % 2**32)
-    cerebro = build_cerebro(resolved, bars, plugins)
+    cerebro = build_cerebro(resolved, markets, plugins)
     strategy = _run_without_gc_pauses(cerebro)
-    return collect_result(resolved, bars, strategy, time.perf_counter() - started)
+    return collect_result(resolved, markets, strategy, time.perf_counter() - started)
 
 
 def _run_without_gc_pauses(cerebro: bt.Cerebro) -> bt.Strategy:
@@ -249,7 +242,7 @@ def _run_without_gc_pauses(cerebro: bt.Cerebro) -> bt.Strategy:
 
 
 def collect_result(
-    resolved: ResolvedRun, frame: pd.DataFrame, strategy: bt.Strategy, wall_time: float
+    resolved: ResolvedRun, markets: list[Market], strategy: bt.Strategy, wall_time: float
 ) -> RunResult:
     """Turn a finished strategy into a RunResult."""
     recorder: RunRecorder = getattr(strategy.analyzers, _RECORDER)
@@ -257,6 +250,7 @@ def collect_result(
     values = np.asarray(recorder.values, dtype=np.float64)
     trades = [TradeRecord(**r) for r in _records(recorder.trades, ("entry_dt", "exit_dt"))]
     orders = [OrderRecord(**r) for r in _records(recorder.orders, ("created_dt", "executed_dt"))]
+    rolls = [RollEvent(**r) for r in _roll_records(strategy.broker)]
     metrics = compute_metrics(
         times=times,
         values=values,
@@ -264,7 +258,16 @@ def collect_result(
         trades=trades,
         start_value=float(strategy.broker.startingcash),
     )
-    index = pd.DatetimeIndex(frame.index)
+    if isinstance(strategy.broker, FuturesBroker):
+        metrics = metrics.model_copy(
+            update={
+                "rolls": len(rolls),
+                "roll_cost": sum(r.cost for r in rolls),
+                "peak_margin": strategy.broker.peak_margin,
+                "peak_margin_to_equity": strategy.broker.peak_margin_to_equity,
+            }
+        )
+    index = pd.DatetimeIndex(markets[0].frame.index)
     return RunResult(
         spec=resolved.spec.model_dump(mode="json"),
         metrics=metrics,
@@ -276,6 +279,7 @@ def collect_result(
         ),
         trades=trades,
         orders=orders,
+        rolls=rolls,
         analyzers={
             name: to_jsonable(getattr(strategy.analyzers, name).get_analysis())
             for name, _ in _analyzer_names(resolved.analyzers)
@@ -286,13 +290,35 @@ def collect_result(
             backtrader_version=bt.__version__,
             python_version=platform.python_version(),
             plugins=resolved.plugins_used(),
-            data_sha256=frame_sha256(frame),
-            data_bars=len(frame),
+            data_sha256=markets_sha256(markets),
+            data_bars=len(index),
             data_start=index[0].isoformat(),
             data_end=index[-1].isoformat(),
             wall_time_seconds=wall_time,
         ),
     )
+
+
+def markets_sha256(markets: list[Market]) -> str:
+    """One hash over every feed's bars (and, for futures, the raw contract prices)."""
+    digest = hashlib.sha256()
+    for market in markets:
+        digest.update(market.name.encode())
+        digest.update(frame_sha256(market.frame).encode())
+        if market.series is not None:
+            digest.update(frame_sha256(market.series.raw).encode())
+    return digest.hexdigest()
+
+
+def _roll_records(broker: bt.BrokerBase) -> list[dict[str, Any]]:
+    events = getattr(broker, "roll_events", [])
+    if not events:
+        return []
+    iso = num2iso(np.array([e["dt"] for e in events], dtype=np.float64))
+    return [
+        {**{k: v for k, v in e.items() if k != "dt"}, "datetime": text}
+        for e, text in zip(events, iso, strict=True)
+    ]
 
 
 def num2iso(days: np.ndarray) -> list[str]:

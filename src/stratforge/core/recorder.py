@@ -23,6 +23,7 @@ class RunRecorder(bt.Analyzer):
         self.orders: list[dict[str, Any]] = []
         self._broker = self.strategy.broker
         self._data0 = self.strategy.datas[0]
+        self._open_contracts: dict[int, str] = {}
 
     def prenext(self) -> None:
         self.next()
@@ -37,15 +38,31 @@ class RunRecorder(bt.Analyzer):
         self.positions.append(self.strategy.getposition(self._data0).size)
 
     def notify_trade(self, trade: bt.Trade) -> None:
+        if trade.justopened:
+            contract = _held_contract(trade.data)
+            if contract is not None:
+                self._open_contracts[trade.ref] = contract
         if trade.isclosed:
-            self.trades.append(_trade_record(trade))
+            record = _trade_record(trade)
+            record["contract"] = self._open_contracts.pop(trade.ref, None)
+            self.trades.append(record)
 
     def notify_order(self, order: bt.Order) -> None:
         if not order.alive():
-            self.orders.append(_order_record(order))
+            record = _order_record(order)
+            record["contract"] = order.info.get("contract") or _held_contract(order.data)
+            record["roll"] = bool(order.info.get("roll", False))
+            self.orders.append(record)
 
     def get_analysis(self) -> dict[str, Any]:
         return {"bars": len(self.values), "trades": len(self.trades), "orders": len(self.orders)}
+
+
+def _held_contract(data: Any) -> str | None:
+    """The contract a futures execution view holds on the current bar, else None."""
+    feed = getattr(data, "feed", None)
+    code = getattr(feed, "contract_code", None)
+    return code(0) if callable(code) else None
 
 
 def _trade_record(trade: bt.Trade) -> dict[str, Any]:

@@ -27,6 +27,12 @@ class Metrics(BaseModel):
     exposure: float = Field(description="Fraction of bars with an open position.")
     bars: int
     periods_per_year: float | None
+    rolls: int | None = Field(None, description="Futures: position roll events.")
+    roll_cost: float | None = Field(None, description="Futures: commission and slippage of rolls.")
+    peak_margin: float | None = Field(None, description="Futures: largest initial margin in use.")
+    peak_margin_to_equity: float | None = Field(
+        None, description="Futures: largest margin in use as a fraction of account value."
+    )
 
 
 class EquityCurve(BaseModel):
@@ -41,6 +47,7 @@ class EquityCurve(BaseModel):
 class TradeRecord(BaseModel):
     ref: int
     data: str
+    contract: str | None = Field(None, description="Futures: the contract month traded.")
     direction: str
     entry_datetime: str
     exit_datetime: str
@@ -56,6 +63,8 @@ class TradeRecord(BaseModel):
 class OrderRecord(BaseModel):
     ref: int
     data: str
+    contract: str | None = Field(None, description="Futures: the contract month filled.")
+    roll: bool = Field(False, description="Futures: a leg of a position roll.")
     side: str
     type: str
     size: float
@@ -66,6 +75,22 @@ class OrderRecord(BaseModel):
     executed_price: float | None
     commission: float
     status: str
+
+
+class RollEvent(BaseModel):
+    """A position rolled from one contract to the next: both legs at that day's real prices."""
+
+    datetime: str
+    data: str
+    from_contract: str
+    to_contract: str
+    size: float
+    exit_price: float
+    entry_price: float
+    commission: float
+    slippage: float
+    cost: float
+    status: str = Field(description="Completed, or Margin when the new leg could not be opened.")
 
 
 class IndicatorRecord(BaseModel):
@@ -99,6 +124,7 @@ class RunResult(BaseModel):
     equity: EquityCurve
     trades: list[TradeRecord]
     orders: list[OrderRecord]
+    rolls: list[RollEvent] = Field(default_factory=list)
     analyzers: dict[str, Any]
     indicators: list[IndicatorRecord]
     provenance: Provenance

@@ -5,13 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    model_validator,
+)
 
 Timeframe = Literal["ticks", "seconds", "minutes", "days", "weeks", "months", "years"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ComponentSpec(_Strict):
+    """A registered plugin object chosen by name, with its parameters."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class DataSpec(_Strict):
@@ -24,13 +38,24 @@ class DataSpec(_Strict):
     end: dt.datetime | None = Field(None, description="Last bar to use (inclusive).")
     timeframe: Timeframe | None = Field(None, description="Bar timeframe; inferred when unset.")
     compression: int | None = Field(None, ge=1, description="Bars per timeframe unit.")
-
-
-class ComponentSpec(_Strict):
-    """A registered plugin object chosen by name, with its parameters."""
-
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    root: str | None = Field(
+        None,
+        description="Futures root (a registered contract, e.g. ES): the source loads a contract "
+        "chain that is rolled and adjusted into one continuous, tradable series.",
+    )
+    roll: ComponentSpec | None = Field(
+        None, description="Roll rule and params (futures); default days_before_expiry."
+    )
+    adjust: Literal["none", "difference", "ratio", "forward_difference"] = Field(
+        "difference", description="Price adjustment of the continuous series (futures)."
+    )
+    fill_missing: bool = Field(
+        False, description="Use the last earlier close when a roll gap cannot be measured."
+    )
+    margin: PositiveFloat | None = Field(None, description="Initial margin override (futures).")
+    commission: NonNegativeFloat | None = Field(
+        None, description="Commission per contract and side override (futures)."
+    )
 
 
 class CommissionSpec(_Strict):
@@ -55,7 +80,9 @@ class SlippageSpec(_Strict):
 class RunSpec(_Strict):
     """One backtest: data, strategy, optional sizer and analyzers, broker, seed."""
 
-    data: DataSpec = Field(default_factory=DataSpec)
+    data: DataSpec | list[DataSpec] = Field(
+        default_factory=DataSpec, description="One data feed, or several (e.g. ES and GC)."
+    )
     strategy: ComponentSpec
     sizer: ComponentSpec | None = None
     analyzers: list[ComponentSpec] = Field(default_factory=list)
@@ -67,3 +94,20 @@ class RunSpec(_Strict):
     commission: CommissionSpec = Field(default_factory=CommissionSpec)
     slippage: SlippageSpec = Field(default_factory=SlippageSpec)
     seed: int = 0
+    currency: str = Field("USD", description="Account currency.")
+    fx_rates: dict[str, DataSpec] = Field(
+        default_factory=dict,
+        description="Per foreign currency (e.g. EUR), a data source whose close is the price of "
+        "one unit in the account currency; needed for contracts quoted in another currency.",
+    )
+
+    @property
+    def datas(self) -> list[DataSpec]:
+        """The data feeds as a list, whether one or several were given."""
+        return self.data if isinstance(self.data, list) else [self.data]
+
+    @model_validator(mode="after")
+    def _at_least_one_data(self) -> RunSpec:
+        if isinstance(self.data, list) and not self.data:
+            raise ValueError("data: give at least one data feed")
+        return self

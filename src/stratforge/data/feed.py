@@ -35,7 +35,7 @@ def date2num_array(index: pd.DatetimeIndex) -> np.ndarray:
 class ArrayFeed(bt.feed.DataBase):
     """Feed a canonical OHLCV frame (DatetimeIndex + float columns) to backtrader."""
 
-    params = (("frame", None),)
+    params = (("frame", None), ("extra", None))
 
     def __init__(self) -> None:
         frame: pd.DataFrame = self.p.frame
@@ -48,6 +48,8 @@ class ArrayFeed(bt.feed.DataBase):
                 for name in OHLCV_LINES
             },
         }
+        for name, values in (self.p.extra or {}).items():  # lines a subclass declares
+            self._columns[name] = np.ascontiguousarray(values, dtype=np.float64)
         self._rows: list[list[float]] | None = None
         self._cursor = 0
 

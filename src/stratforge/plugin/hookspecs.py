@@ -49,5 +49,15 @@ def register_data_sources(register: Register) -> None:
 
 
 @_hookspec
+def register_contracts(register: Register) -> None:
+    """Contribute futures ``ContractSpec`` objects, keyed by root (``replace=True`` overrides)."""
+
+
+@_hookspec
+def register_roll_rules(register: Register) -> None:
+    """Contribute roll rules: ``rule(chain, **params) -> list[RollPoint]``."""
+
+
+@_hookspec
 def configure_cerebro(cerebro: bt.Cerebro, spec: RunSpec) -> Any:
     """Adjust a fully built Cerebro just before it runs (add observers, filters, broker tweaks)."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import backtrader as bt
 import pluggy
 
+from stratforge.futures.contracts import ContractSpec
 from stratforge.plugin import hookspecs
 from stratforge.plugin.registry import Registry
 
@@ -31,6 +32,8 @@ BUILTIN_PLUGINS = (
     "stratforge.sizers",
     "stratforge.analyzers",
     "stratforge.data.sources",
+    "stratforge.futures.specs",
+    "stratforge.futures.rolls",
 )
 
 
@@ -43,6 +46,13 @@ def _subclass_of(base: type) -> Callable[[object], str | None]:
         if isinstance(obj, type) and issubclass(obj, base):
             return None
         return f"{obj!r} is not a subclass of {base.__module__}.{base.__qualname__}"
+
+    return check
+
+
+def _instance_of(cls: type) -> Callable[[object], str | None]:
+    def check(obj: object) -> str | None:
+        return None if isinstance(obj, cls) else f"{obj!r} is not a {cls.__qualname__}"
 
     return check
 
@@ -60,6 +70,8 @@ class Registries:
     sizers: Registry[type[bt.Sizer]]
     analyzers: Registry[type[bt.Analyzer]]
     data_sources: Registry[Callable[..., Any]]
+    contracts: Registry[ContractSpec]
+    roll_rules: Registry[Callable[..., Any]]
 
     @classmethod
     def empty(cls) -> Registries:
@@ -69,6 +81,8 @@ class Registries:
             sizers=Registry("sizer", _subclass_of(bt.Sizer)),
             analyzers=Registry("analyzer", _subclass_of(bt.Analyzer)),
             data_sources=Registry("data source", _callable),
+            contracts=Registry("contract", _instance_of(ContractSpec)),
+            roll_rules=Registry("roll rule", _callable),
         )
 
     def by_kind(self) -> dict[str, Registry[Any]]:

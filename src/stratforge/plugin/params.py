@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
+from stratforge.futures.contracts import ContractSpec
 from stratforge.plugin.registry import did_you_mean
 
 _REQUIRED = inspect.Parameter.empty
@@ -67,6 +68,11 @@ def describe_params(obj: object) -> list[ParamInfo]:
             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
     return []
+
+
+def _is_injected(annotation: Any) -> bool:
+    """Parameters the engine fills itself (a ContractSpec for futures sources)."""
+    return ContractSpec in (annotation, *typing.get_args(annotation))
 
 
 def validate_params(obj: object, given: Mapping[str, Any], *, field: str) -> dict[str, Any]:

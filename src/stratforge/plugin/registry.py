@@ -50,13 +50,20 @@ class Entry(Generic[T]):
     plugin: str
     plugin_version: str | None = None
     aliases: tuple[str, ...] = ()
+    replaced: str | None = None
+    """The plugin whose entry this one replaced (``replace=True``), if any."""
 
 
 class Register(Protocol):
     """What a ``register_<plural>`` hook receives."""
 
     def __call__(
-        self, obj: object, name: str | None = None, aliases: Sequence[str] = ()
+        self,
+        obj: object,
+        name: str | None = None,
+        aliases: Sequence[str] = (),
+        *,
+        replace: bool = False,
     ) -> object: ...
 
 
@@ -77,13 +84,29 @@ class Registry(Generic[T]):
         *,
         plugin: str = "<unknown>",
         plugin_version: str | None = None,
+        replace: bool = False,
     ) -> T:
-        """Add *obj* under *name* (default: its ``alias`` or lower-cased class name)."""
+        """Add *obj* under *name* (default: its ``alias`` or snake_case class name).
+
+        ``replace=True`` deliberately overrides an existing entry of that name (e.g. a
+        contract spec with a firm's own margins); without it a taken name is an error.
+        """
         problem = self.check(obj) if self.check else None
         if problem:
             raise RegistryError(f"plugin {plugin!r} registered an invalid {self.kind}: {problem}")
         key = name or _default_name(obj)
-        entry = Entry(self.kind, key, obj, plugin, plugin_version, tuple(aliases))
+        previous = self._entries.get(key) if replace else None
+        if previous is not None:
+            self._drop(previous)
+        entry = Entry(
+            self.kind,
+            key,
+            obj,
+            plugin,
+            plugin_version,
+            tuple(aliases),
+            previous.plugin if previous else None,
+        )
         for label in (key, *entry.aliases):
             owner = self._owner(label)
             if owner is not None:
@@ -97,16 +120,28 @@ class Registry(Generic[T]):
             self._aliases[alias] = key
         return obj
 
+    def _drop(self, entry: Entry[T]) -> None:
+        del self._entries[entry.name]
+        for alias in entry.aliases:
+            self._aliases.pop(alias, None)
+
     def bind(self, plugin: str, plugin_version: str | None = None) -> Register:
         """A ``register`` callable that records *plugin* as the provider."""
 
-        def register(obj: object, name: str | None = None, aliases: Sequence[str] = ()) -> object:
+        def register(
+            obj: object,
+            name: str | None = None,
+            aliases: Sequence[str] = (),
+            *,
+            replace: bool = False,
+        ) -> object:
             return self.register(
                 obj,  # type: ignore[arg-type]
                 name,
                 aliases,
                 plugin=plugin,
                 plugin_version=plugin_version,
+                replace=replace,
             )
 
         return register

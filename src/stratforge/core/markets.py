@@ -1,0 +1,163 @@
+"""Turning DataSpecs into markets: plain frames, or futures chains rolled into continuous
+series, with FX rates for contracts quoted in another currency."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stratforge.core.components import Component, component, resolve_component
+from stratforge.core.errors import SpecError
+from stratforge.core.spec import ComponentSpec, DataSpec, RunSpec
+from stratforge.futures.chain import ContractChain
+from stratforge.futures.continuous import ContinuousSeries, build_continuous
+from stratforge.futures.contracts import ContractSpec
+from stratforge.plugin.manager import Registries
+
+DEFAULT_ROLL = ComponentSpec(name="days_before_expiry")
+
+
+@dataclass
+class ResolvedData:
+    """A DataSpec checked against the registries."""
+
+    spec: DataSpec
+    field: str
+    source: Component
+    contract: ContractSpec | None = None
+    roll: Component | None = None
+    fx: Component | None = None
+
+    def components(self) -> list[Component]:
+        return [c for c in (self.source, self.roll, self.fx) if c is not None]
+
+
+@dataclass
+class Market:
+    """Loaded bars for one DataSpec: what strategies see, and for futures what is traded."""
+
+    resolved: ResolvedData
+    name: str
+    frame: pd.DataFrame
+    series: ContinuousSeries | None = None
+    fx: np.ndarray | None = None
+
+
+def resolve_datas(spec: RunSpec, registries: Registries) -> list[ResolvedData]:
+    datas = spec.datas
+    fields = (
+        ["data"] if not isinstance(spec.data, list) else [f"data[{i}]" for i in range(len(datas))]
+    )
+    return [
+        _resolve_data(data, where, spec, registries)
+        for data, where in zip(datas, fields, strict=True)
+    ]
+
+
+def _contract_parameter(source: Any) -> str | None:
+    """The name of the source's parameter that receives the ContractSpec, if any."""
+    hints = typing.get_type_hints(source)
+    for name in inspect.signature(source).parameters:
+        if ContractSpec in (hints.get(name), *typing.get_args(hints.get(name))):
+            return name
+    return None
+
+
+def _resolve_data(data: DataSpec, where: str, spec: RunSpec, reg: Registries) -> ResolvedData:
+    source = component(
+        reg.data_sources, data.source, dict(data.args), f"{where}.source", f"{where}.args"
+    )
+    if "seed" in inspect.signature(source.obj).parameters and "seed" not in source.params:
+        source.params["seed"] = spec.seed
+    resolved = ResolvedData(data, where, source)
+    if data.root is None:
+        if data.roll is not None:
+            raise SpecError(f"{where}.roll", "a roll rule needs a futures root; set root too")
+        return resolved
+    contract_entry = component(reg.contracts, data.root, {}, f"{where}.root", f"{where}.root")
+    resolved.contract = contract_entry.obj
+    if _contract_parameter(source.obj) is None:
+        futures_sources = [
+            n for n in reg.data_sources if _contract_parameter(reg.data_sources.get(n))
+        ]
+        raise SpecError(
+            f"{where}.source",
+            f"data source {data.source!r} cannot load a futures chain; use one of "
+            + ", ".join(repr(n) for n in futures_sources),
+        )
+    resolved.roll = resolve_component(reg.roll_rules, data.roll or DEFAULT_ROLL, f"{where}.roll")
+    currency = resolved.contract.currency
+    if currency != spec.currency:
+        fx_spec = spec.fx_rates.get(currency)
+        if fx_spec is None:
+            raise SpecError(
+                f"fx_rates.{currency}",
+                f"{data.root} is quoted in {currency} but the account is in {spec.currency}; "
+                f"supply fx_rates.{currency}: a data source whose close is the {spec.currency} "
+                f"price of one {currency}",
+            )
+        resolved.fx = component(
+            reg.data_sources,
+            fx_spec.source,
+            dict(fx_spec.args),
+            f"fx_rates.{currency}.source",
+            f"fx_rates.{currency}.args",
+        )
+    return resolved
+
+
+def load_market(resolved: ResolvedData, name: str) -> Market:
+    """Call the data source; for futures, window the chain, roll and adjust it."""
+    data = resolved.spec
+    if resolved.contract is None:
+        frame = resolved.source.obj(**resolved.source.params)
+        if data.start is not None or data.end is not None:
+            frame = frame.loc[data.start : data.end]
+        _enough_bars(frame, resolved.field)
+        return Market(resolved, name, frame)
+    series = _continuous(resolved)
+    _enough_bars(series.frame, resolved.field)
+    fx = _fx_rates(resolved, series.frame.index) if resolved.fx else None
+    return Market(resolved, name, series.frame, series, fx)
+
+
+def _enough_bars(frame: pd.DataFrame, where: str) -> None:
+    if len(frame) < 2:
+        raise SpecError(where, "fewer than 2 bars remain after start/end; widen the range")
+
+
+def _continuous(resolved: ResolvedData) -> ContinuousSeries:
+    data, where = resolved.spec, resolved.field
+    contract_param = _contract_parameter(resolved.source.obj)
+    assert contract_param is not None and resolved.roll is not None
+    chain = resolved.source.obj(**resolved.source.params, **{contract_param: resolved.contract})
+    if not isinstance(chain, ContractChain):
+        raise SpecError(f"{where}.source", f"{data.source!r} did not return a contract chain")
+    # Cut before rolling and adjusting: nothing after `end` may shape the series.
+    chain = chain.window(data.start, data.end)
+    try:
+        rolls = resolved.roll.obj(chain, **resolved.roll.params)
+        return build_continuous(chain, rolls, data.adjust, fill_missing=data.fill_missing)
+    except ValueError as exc:
+        raise SpecError(where, str(exc)) from None
+
+
+def _fx_rates(resolved: ResolvedData, index: pd.DatetimeIndex) -> np.ndarray:
+    """The FX close at or before each bar (never a later rate)."""
+    assert resolved.fx is not None and resolved.contract is not None
+    currency = resolved.contract.currency
+    frame = resolved.fx.obj(**resolved.fx.params)
+    rates = frame["close"].reindex(index, method="ffill")
+    missing = rates.isna()
+    if missing.any():
+        first = index[np.argmax(missing.to_numpy())]
+        raise SpecError(
+            f"fx_rates.{currency}",
+            f"no {currency} rate on or before {first}; the FX series starts at {frame.index[0]}",
+        )
+    return rates.to_numpy(dtype=np.float64)
