@@ -5,6 +5,7 @@ Bad input ends with one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import pydantic
 import typer
 from rich.console import Console
@@ -19,10 +21,12 @@ from rich.table import Table
 
 from stratforge.core.engine import run_backtest
 from stratforge.core.errors import SpecError, describe_validation_error
+from stratforge.core.markets import continuous_series, resolve_data
 from stratforge.core.results import RunResult
 from stratforge.core.settings import Settings, get_settings
-from stratforge.core.spec import RunSpec
+from stratforge.core.spec import DataSpec, RunSpec
 from stratforge.data import DataValidationError, validate_file
+from stratforge.futures import ContinuousSeries
 from stratforge.plugin.manager import PluginLoadError, Plugins
 from stratforge.plugin.params import describe_params
 from stratforge.plugin.registry import RegistryError
@@ -36,7 +40,12 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Inspect and validate market data files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-out = Console()
+futures_app = typer.Typer(
+    help="Futures: continuous series from contract months.", no_args_is_help=True
+)
+app.add_typer(futures_app, name="futures")
+# Piped output (logs, CI, other programs) is not limited to 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 _USER_ERRORS = (
@@ -126,6 +135,18 @@ def run(
         str | None,
         typer.Option("--on-bad-rows", help="For file sources: error (default) or drop."),
     ] = None,
+    root: Annotated[
+        str | None, typer.Option(help="Futures root (e.g. ES): trade a rolled contract chain.")
+    ] = None,
+    roll: Annotated[
+        str | None, typer.Option(help="Futures roll rule (default days_before_expiry).")
+    ] = None,
+    roll_param: Annotated[
+        list[str] | None, typer.Option("--roll-param", help="Roll rule parameter name=value.")
+    ] = None,
+    adjust: Annotated[
+        str, typer.Option(help="Futures adjustment: none, difference, ratio, forward_difference.")
+    ] = "difference",
     symbol: Annotated[str | None, typer.Option(help="Name of the data feed.")] = None,
     start: Annotated[str | None, typer.Option(help="First date to use.")] = None,
     end: Annotated[str | None, typer.Option(help="Last date to use.")] = None,
@@ -171,6 +192,9 @@ def run(
                         "symbol": symbol,
                         "start": start,
                         "end": end,
+                        "root": root,
+                        "roll": _roll_spec(roll, roll_param) if root else None,
+                        "adjust": adjust,
                     },
                     "strategy": {"name": strategy, "params": parse_assignments(param, "--param")},
                     "sizer": (
@@ -201,10 +225,24 @@ def run(
         out.print(f"result written to {out_file}")
 
 
+def _roll_spec(name: str | None, params: list[str] | None) -> dict[str, Any] | None:
+    if name is None and not params:
+        return None
+    return {
+        "name": name or "days_before_expiry",
+        "params": parse_assignments(params, "--roll-param"),
+    }
+
+
 def print_summary(result: RunResult) -> None:
     """A rich table of the headline metrics."""
     spec = result.spec
-    title = f"{spec['strategy']['name']} on {spec['data']['symbol'] or spec['data']['source']}"
+    datas = spec["data"] if isinstance(spec["data"], list) else [spec["data"]]
+    markets = ", ".join(
+        d["symbol"] or (f"{d['root']} ({d['source']} chain)" if d["root"] else d["source"])
+        for d in datas
+    )
+    title = f"{spec['strategy']['name']} on {markets}"
     table = Table(title=title, show_header=False)
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
@@ -213,6 +251,56 @@ def print_summary(result: RunResult) -> None:
     for name, value in result.metrics.model_dump(exclude={"bars"}).items():
         table.add_row(name.replace("_", " "), _format_metric(name, value))
     table.add_row("wall time", f"{p.wall_time_seconds:.2f} s")
+    out.print(table)
+    if result.rolls:
+        print_rolls(result)
+        print_fills(result)
+
+
+SHOWN_ROWS = 8
+
+
+def print_rolls(result: RunResult) -> None:
+    """Roll events: the position moved from one real contract to the next, with costs."""
+    table = Table(title=f"Roll events ({len(result.rolls)})")
+    for column in ("date", "data", "from", "to", "size", "exit", "entry", "cost"):
+        table.add_column(
+            column, justify="right" if column in ("size", "exit", "entry", "cost") else "left"
+        )
+    for roll in result.rolls[:SHOWN_ROWS]:
+        table.add_row(
+            roll.datetime[:10],
+            roll.data,
+            roll.from_contract,
+            roll.to_contract,
+            f"{roll.size:g}",
+            f"{roll.exit_price:,.2f}",
+            f"{roll.entry_price:,.2f}",
+            f"{roll.cost:,.2f}",
+        )
+    if len(result.rolls) > SHOWN_ROWS:
+        table.caption = f"... {len(result.rolls) - SHOWN_ROWS} more in --json / --out"
+    out.print(table)
+
+
+def print_fills(result: RunResult) -> None:
+    """The first fills, each in the real contract traded."""
+    fills = [o for o in result.orders if o.executed_size]
+    table = Table(title=f"Fills in real contracts ({len(fills)})")
+    for column in ("date", "contract", "side", "size", "price", "commission", "roll leg"):
+        table.add_column(column)
+    for order in fills[:SHOWN_ROWS]:
+        table.add_row(
+            (order.executed_datetime or "")[:10],
+            order.contract or order.data,
+            order.side,
+            f"{abs(order.executed_size):g}",
+            f"{order.executed_price:,.2f}",
+            f"{order.commission:,.2f}",
+            "yes" if order.roll else "",
+        )
+    if len(fills) > SHOWN_ROWS:
+        table.caption = f"... {len(fills) - SHOWN_ROWS} more in --json / --out"
     out.print(table)
 
 
@@ -223,6 +311,7 @@ _PERCENT_METRICS = {
     "max_drawdown",
     "win_rate",
     "exposure",
+    "peak_margin_to_equity",
 }
 
 
@@ -325,6 +414,156 @@ def data_validate(
     )
     for problem in checked.problems[:20]:
         out.print(f"  dropped {problem}", soft_wrap=True, highlight=False)
+
+
+@app.command()
+def contracts(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List the registered futures contract specifications."""
+    with user_errors():
+        entries = _plugins().registries.contracts.entries()
+    rows = [
+        {**dataclasses.asdict(e.obj), "tick_value": e.obj.tick_value, "plugin": e.plugin}
+        for e in entries
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title="Futures contracts (margins and commissions are examples)")
+    headers = (
+        "root",
+        "name",
+        "exchange",
+        "ccy",
+        "mult",
+        "tick",
+        "tick value",
+        "months",
+        "last trade rule",
+        "init margin",
+        "comm.",
+        "plugin",
+    )
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["root"],
+            row["name"],
+            row["exchange"],
+            row["currency"],
+            f"{row['multiplier']:g}",
+            f"{row['tick_size']:g}",
+            f"{row['tick_value']:g}",
+            row["months"],
+            row["expiry_rule"],
+            f"{row['initial_margin']:,.0f} ({row['margin_as_of']})",
+            f"{row['commission']:g}",
+            row["plugin"],
+        )
+    out.print(table)
+
+
+@futures_app.command("build")
+def futures_build(
+    root: Annotated[str, typer.Argument(help="Futures root, e.g. ES.")],
+    contracts_dir: Annotated[
+        Path | None,
+        typer.Option("--contracts", help="Directory of per-contract CSV/Parquet files."),
+    ] = None,
+    synthetic_bars: Annotated[
+        int | None,
+        typer.Option("--synthetic", help="Instead of files: a synthetic chain of N business days."),
+    ] = None,
+    pattern: Annotated[str, typer.Option(help="Glob of the contract files.")] = "*",
+    contract_column: Annotated[
+        str | None, typer.Option(help="Column naming each row's contract.")
+    ] = None,
+    roll: Annotated[str, typer.Option(help="Roll rule.")] = "days_before_expiry",
+    roll_param: Annotated[
+        list[str] | None, typer.Option("--roll-param", help="Roll rule parameter name=value.")
+    ] = None,
+    adjust: Annotated[
+        str, typer.Option(help="none, difference, ratio or forward_difference.")
+    ] = "difference",
+    fill_missing: Annotated[
+        bool,
+        typer.Option("--fill-missing", help="Use the last earlier close for a missing gap price."),
+    ] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the series (.csv or .parquet).")
+    ] = None,
+    rolls_out: Annotated[
+        Path | None, typer.Option("--rolls-out", help="Write the roll table (.csv).")
+    ] = None,
+) -> None:
+    """Build a continuous series from contract months: roll, adjust, write."""
+    with user_errors():
+        if (contracts_dir is None) == (synthetic_bars is None):
+            raise SpecError("--contracts", "give either --contracts DIR or --synthetic BARS")
+        if contracts_dir is not None:
+            source, args = "contracts_dir", {"path": str(contracts_dir), "pattern": pattern}
+            if contract_column:
+                args["contract_column"] = contract_column
+        else:
+            source, args = "synthetic", {"bars": synthetic_bars}
+        data = DataSpec.model_validate(
+            {
+                "source": source,
+                "args": args,
+                "root": root,
+                "roll": {"name": roll, "params": parse_assignments(roll_param, "--roll-param")},
+                "adjust": adjust,
+                "fill_missing": fill_missing,
+            }
+        )
+        series = continuous_series(resolve_data(data, _plugins().registries))
+        frame = series_frame(series)
+        if out_file is not None:
+            write_frame(frame, out_file)
+        if rolls_out is not None:
+            series.rolls.to_csv(rolls_out, index=False)
+    out.print(
+        f"{root}: {len(frame):,} bars from {frame.index[0]} to {frame.index[-1]}, "
+        f"{len(series.contracts)} contracts, {len(series.rolls)} rolls ({roll}, {adjust})",
+        soft_wrap=True,
+    )
+    table = Table(title="Rolls")
+    for column in ("roll date", "from", "to", "gap measured on", "from price", "to price", "gap"):
+        table.add_column(column)
+    for row in series.rolls.itertuples():
+        table.add_row(
+            str(row.date)[:16],
+            row.from_contract,
+            row.to_contract,
+            str(row.measured_on)[:16],
+            f"{row.from_price:g}",
+            f"{row.to_price:g}",
+            f"{row.gap:+g}",
+        )
+    out.print(table)
+    if out_file is not None:
+        out.print(f"series written to {out_file}")
+
+
+def series_frame(series: ContinuousSeries) -> pd.DataFrame:
+    """The adjusted OHLCV with the contract and raw prices behind each bar."""
+    frame = series.frame.copy()
+    frame["contract"] = series.contract_codes()
+    for column in ("open", "high", "low", "close"):
+        frame[f"raw_{column}"] = series.raw[column]
+    return frame
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        frame.to_parquet(path)
+    elif suffix in (".csv", ".txt"):
+        frame.to_csv(path)
+    else:
+        raise SpecError("--out", f"unsupported suffix {suffix!r}; use .csv or .parquet")
 
 
 def main() -> None:

@@ -54,7 +54,14 @@ def resolve_datas(spec: RunSpec, registries: Registries) -> list[ResolvedData]:
         ["data"] if not isinstance(spec.data, list) else [f"data[{i}]" for i in range(len(datas))]
     )
     return [
-        _resolve_data(data, where, spec, registries)
+        resolve_data(
+            data,
+            registries,
+            where=where,
+            seed=spec.seed,
+            currency=spec.currency,
+            fx_rates=spec.fx_rates,
+        )
         for data, where in zip(datas, fields, strict=True)
     ]
 
@@ -68,12 +75,21 @@ def _contract_parameter(source: Any) -> str | None:
     return None
 
 
-def _resolve_data(data: DataSpec, where: str, spec: RunSpec, reg: Registries) -> ResolvedData:
+def resolve_data(
+    data: DataSpec,
+    reg: Registries,
+    *,
+    where: str = "data",
+    seed: int = 0,
+    currency: str = "USD",
+    fx_rates: dict[str, DataSpec] | None = None,
+) -> ResolvedData:
+    """Check one DataSpec: source and args, and for futures root, roll rule and FX source."""
     source = component(
         reg.data_sources, data.source, dict(data.args), f"{where}.source", f"{where}.args"
     )
     if "seed" in inspect.signature(source.obj).parameters and "seed" not in source.params:
-        source.params["seed"] = spec.seed
+        source.params["seed"] = seed
     resolved = ResolvedData(data, where, source)
     if data.root is None:
         if data.roll is not None:
@@ -91,22 +107,22 @@ def _resolve_data(data: DataSpec, where: str, spec: RunSpec, reg: Registries) ->
             + ", ".join(repr(n) for n in futures_sources),
         )
     resolved.roll = resolve_component(reg.roll_rules, data.roll or DEFAULT_ROLL, f"{where}.roll")
-    currency = resolved.contract.currency
-    if currency != spec.currency:
-        fx_spec = spec.fx_rates.get(currency)
+    quoted = resolved.contract.currency
+    if quoted != currency:
+        fx_spec = (fx_rates or {}).get(quoted)
         if fx_spec is None:
             raise SpecError(
-                f"fx_rates.{currency}",
-                f"{data.root} is quoted in {currency} but the account is in {spec.currency}; "
-                f"supply fx_rates.{currency}: a data source whose close is the {spec.currency} "
-                f"price of one {currency}",
+                f"fx_rates.{quoted}",
+                f"{data.root} is quoted in {quoted} but the account is in {currency}; "
+                f"supply fx_rates.{quoted}: a data source whose close is the {currency} "
+                f"price of one {quoted}",
             )
         resolved.fx = component(
             reg.data_sources,
             fx_spec.source,
             dict(fx_spec.args),
-            f"fx_rates.{currency}.source",
-            f"fx_rates.{currency}.args",
+            f"fx_rates.{quoted}.source",
+            f"fx_rates.{quoted}.args",
         )
     return resolved
 
@@ -129,6 +145,13 @@ def load_market(resolved: ResolvedData, name: str) -> Market:
 def _enough_bars(frame: pd.DataFrame, where: str) -> None:
     if len(frame) < 2:
         raise SpecError(where, "fewer than 2 bars remain after start/end; widen the range")
+
+
+def continuous_series(resolved: ResolvedData) -> ContinuousSeries:
+    """The rolled and adjusted series of a resolved futures DataSpec."""
+    if resolved.contract is None:
+        raise SpecError(f"{resolved.field}.root", "set a futures root to build a continuous series")
+    return _continuous(resolved)
 
 
 def _continuous(resolved: ResolvedData) -> ContinuousSeries:
