@@ -105,7 +105,7 @@ def schedule(chain: ContractChain, /, *, dates: list[str]) -> list[RollPoint]:
             f"{len(parsed)} roll dates but only {len(contracts) - 1} contract changes in the chain"
         )
     targets = dict(zip(contracts, parsed, strict=False))
-    far_future = pd.Timestamp.max
+    far_future = pd.Timestamp("2200-01-01")  # no date: roll only when forced
 
     rolls = roll_at_targets(chain, lambda c: targets.get(c, far_future))
     return rolls

@@ -43,7 +43,7 @@ BASIS_NOISE = 2e-4  # contract-specific log-price noise: far below any carry gap
 GAP_SHARE = 0.2  # share of a bar's volatility spent on the gap from the previous close
 WICK_SCALE = 0.5  # typical wick beyond the body, in per-bar volatilities
 VOLUME_DISPERSION = 0.25  # log-normal sigma of the day's total volume
-CONTRACT_DISPERSION = 0.1  # log-normal sigma of each contract's share of it
+CONTRACT_DISPERSION = 0.1  # log-normal sigma of a deferred contract's share of it
 DEFERRED_SHARE = 0.03  # base activity of the next contract; halves with each place further out
 EXPIRING_SHARE = 0.01  # activity left in the front contract on its last days
 OPEN_INTEREST_RATIO = 2.0  # total open interest per unit of mean daily volume
@@ -143,7 +143,11 @@ def generate_chain(
         if rows.start == rows.stop:
             continue
         position = index - front[rows]
-        activity = (_weights(position, volume_share[rows]), _weights(position, oi_share[rows]))
+        activity = (
+            _weights(position, volume_share[rows]),
+            _weights(position, oi_share[rows]),
+            position >= 2,
+        )
         frames[contract] = _contract_frame(
             rng, spot, rows, schedule.expiry[index], spec.tick_size, carry, volume, activity
         )
@@ -233,9 +237,14 @@ def _contract_frame(
     tick: float,
     carry: float,
     volume: float,
-    activity: tuple[np.ndarray, np.ndarray],
+    activity: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> pd.DataFrame:
-    """Price one contract off the spot path and give it its share of volume and interest."""
+    """Price one contract off the spot path and give it its share of volume and interest.
+
+    ``activity`` holds the volume and open-interest weights and a mask of the deferred bars.
+    Only deferred volume gets its own noise: the front/next split is a smooth function of the
+    days to expiry, so the two cross over exactly once.
+    """
     years = (expiry - spot.day[rows]).astype(np.int64) / DAYS_PER_YEAR
     basis = np.exp(carry * years)
     noise = rng.standard_normal((3, years.size))
@@ -244,7 +253,8 @@ def _contract_frame(
     high = np.maximum(spot.high[rows] * basis, np.maximum(open_, close))
     low = np.minimum(spot.low[rows] * basis, np.minimum(open_, close))
     prices = [_to_tick(values, tick) for values in (open_, high, low, close)]
-    share = np.exp(CONTRACT_DISPERSION * noise[2] - 0.5 * CONTRACT_DISPERSION**2)
+    jitter = np.exp(CONTRACT_DISPERSION * noise[2] - 0.5 * CONTRACT_DISPERSION**2)
+    share = np.where(activity[2], jitter, 1.0)
     traded = np.round(spot.volume[rows] * activity[0] * share)
     interest = np.round(OPEN_INTEREST_RATIO * volume * activity[1])
     data = np.column_stack([*prices, traded, interest])
