@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -30,7 +31,7 @@ def cl_chain() -> dict[ContractId, pd.DataFrame]:
 
 def _pairs(chain: dict[ContractId, pd.DataFrame]) -> list[tuple[ContractId, ContractId]]:
     contracts = list(chain)
-    return list(zip(contracts, contracts[1:], strict=False))
+    return list(itertools.pairwise(contracts))
 
 
 def test_same_arguments_same_chain_bit_for_bit() -> None:

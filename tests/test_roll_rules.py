@@ -41,7 +41,8 @@ def cl_chain(plugins: Plugins) -> ContractChain:
 def consecutive(rolls) -> bool:
     held = [rolls[0].from_contract, *[r.to_contract for r in rolls]]
     return all(
-        r.from_contract == a and r.to_contract == b for r, a, b in zip(rolls, held, held[1:])
+        r.from_contract == a and r.to_contract == b
+        for r, a, b in zip(rolls, held, held[1:], strict=False)
     )
 
 
@@ -81,8 +82,8 @@ def test_crossover_rolls_inside_the_migration_window(es_chain: ContractChain, ru
 def test_crossover_confirmation_delays_the_roll(es_chain: ContractChain) -> None:
     one = volume_crossover(es_chain, confirm=1)
     three = volume_crossover(es_chain, confirm=3)
-    assert all(b.at >= a.at for a, b in zip(one, three))
-    assert any(b.at > a.at for a, b in zip(one, three))
+    assert all(b.at >= a.at for a, b in zip(one, three, strict=False))
+    assert any(b.at > a.at for a, b in zip(one, three, strict=False))
 
 
 def test_first_of_month_rule(es_chain: ContractChain, cl_chain: ContractChain) -> None:

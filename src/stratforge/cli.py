@@ -503,7 +503,8 @@ def futures_build(
         if (contracts_dir is None) == (synthetic_bars is None):
             raise SpecError("--contracts", "give either --contracts DIR or --synthetic BARS")
         if contracts_dir is not None:
-            source, args = "contracts_dir", {"path": str(contracts_dir), "pattern": pattern}
+            source = "contracts_dir"
+            args: dict[str, Any] = {"path": str(contracts_dir), "pattern": pattern}
             if contract_column:
                 args["contract_column"] = contract_column
         else:
@@ -535,8 +536,8 @@ def futures_build(
     for row in series.rolls.itertuples():
         table.add_row(
             str(row.date)[:16],
-            row.from_contract,
-            row.to_contract,
+            str(row.from_contract),
+            str(row.to_contract),
             str(row.measured_on)[:16],
             f"{row.from_price:g}",
             f"{row.to_price:g}",

@@ -138,7 +138,7 @@ def load_market(resolved: ResolvedData, name: str) -> Market:
         return Market(resolved, name, frame)
     series = _continuous(resolved)
     _enough_bars(series.frame, resolved.field)
-    fx = _fx_rates(resolved, series.frame.index) if resolved.fx else None
+    fx = _fx_rates(resolved, pd.DatetimeIndex(series.frame.index)) if resolved.fx else None
     return Market(resolved, name, series.frame, series, fx)
 
 
@@ -178,7 +178,7 @@ def _fx_rates(resolved: ResolvedData, index: pd.DatetimeIndex) -> np.ndarray:
     rates = frame["close"].reindex(index, method="ffill")
     missing = rates.isna()
     if missing.any():
-        first = index[np.argmax(missing.to_numpy())]
+        first = index[int(np.argmax(missing.to_numpy()))]
         raise SpecError(
             f"fx_rates.{currency}",
             f"no {currency} rate on or before {first}; the FX series starts at {frame.index[0]}",

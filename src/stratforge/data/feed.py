@@ -92,4 +92,4 @@ class ArrayFeed(bt.feed.DataBase):
 
 def make_feed(frame: pd.DataFrame, **kwargs: Any) -> ArrayFeed:
     """An ``ArrayFeed`` for *frame*; kwargs go to backtrader (name, timeframe, compression)."""
-    return ArrayFeed(frame=frame, **kwargs)  # type: ignore[call-arg]  # backtrader params
+    return ArrayFeed(frame=frame, **kwargs)

@@ -129,7 +129,7 @@ class BusinessCalendar:
         """
         if n == 0:
             return _day(date).astype(dt.date)
-        roll = "backward" if n > 0 else "forward"
+        roll: Literal["backward", "forward"] = "backward" if n > 0 else "forward"
         moved = np.busday_offset(_day(date), n, roll=roll, busdaycal=self.busdaycalendar)
         return moved.astype(dt.date)
 
@@ -184,13 +184,13 @@ def get_calendar(name: str = "us_futures") -> BusinessCalendar:
 @cache
 def us_futures_business_days() -> CustomBusinessDay:
     """A pandas offset stepping over US futures business days, e.g. ``ts + 3 * offset``."""
-    return CustomBusinessDay(holidays=_holidays("us_futures"))
+    return CustomBusinessDay(calendar=_busdaycalendar("us_futures"))
 
 
 @cache
 def eurex_business_days() -> CustomBusinessDay:
     """A pandas offset stepping over Eurex business days."""
-    return CustomBusinessDay(holidays=_holidays("eurex"))
+    return CustomBusinessDay(calendar=_busdaycalendar("eurex"))
 
 
 def is_business_day(date: DateLike, calendar: str = "us_futures") -> bool:

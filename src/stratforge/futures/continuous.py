@@ -79,7 +79,10 @@ def build_continuous(
         raise ValueError(f"adjustment {adjustment!r} is not one of {', '.join(ADJUSTMENTS)}")
     contracts = _segment_contracts(chain, rolls)
     starts = [None, *[r.at for r in rolls]]
-    pieces, gaps, factors, table = [], [], [], []
+    pieces: list[pd.DataFrame] = []
+    gaps: list[float] = []
+    factors: list[float] = []
+    table: list[dict[str, object]] = []
     for k, contract in enumerate(contracts):
         frame = chain.frames[contract]
         end = rolls[k].at if k < len(rolls) else None
@@ -91,8 +94,8 @@ def build_continuous(
         pieces.append(piece)
     for k, roll in enumerate(rolls):
         row = _measure_gap(chain, roll, pieces[k].index[-1], fill_missing)
-        gaps.append(row["gap"])
-        factors.append(row["factor"])
+        gaps.append(float(row["gap"]))  # type: ignore[arg-type]
+        factors.append(float(row["factor"]))  # type: ignore[arg-type]
         table.append(row)
     return _assemble(chain, contracts, pieces, rolls, gaps, factors, table, adjustment)
 
@@ -192,7 +195,7 @@ def _assemble(
     frame["openinterest"] = raw["openinterest"].to_numpy(dtype=np.float64)
     frame.index.name = "datetime"
     raw_prices = raw.loc[:, list(PRICE_COLUMNS)].copy()
-    raw_prices["roll_exit"] = _roll_exits(chain, rolls, raw_prices.index, table)
+    raw_prices["roll_exit"] = _roll_exits(chain, rolls, pd.DatetimeIndex(raw_prices.index), table)
     return ContinuousSeries(
         root=chain.root,
         adjustment=adjustment,

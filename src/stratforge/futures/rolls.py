@@ -28,7 +28,7 @@ class RollRuleError(ValueError):
 
 
 def _first_bar_at_or_after(frame: pd.DataFrame, when: pd.Timestamp) -> pd.Timestamp | None:
-    position = frame.index.searchsorted(when, side="left")
+    position = int(frame.index.searchsorted(when, side="left"))
     return frame.index[position] if position < len(frame.index) else None
 
 

@@ -317,7 +317,7 @@ def _integer(name: str, value: object, minimum: int) -> None:
     try:
         if isinstance(value, bool):
             raise TypeError
-        number = operator.index(value)  # type: ignore[call-overload]
+        number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
     if number < minimum:
@@ -325,8 +325,12 @@ def _integer(name: str, value: object, minimum: int) -> None:
 
 
 def _finite(name: str, value: object, *, positive: bool = False) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and (not positive or value > 0)  # type: ignore[arg-type]
+    ok = (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (not positive or value > 0)
+    )
     if not ok:
         bound = " > 0" if positive else ""
         raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
