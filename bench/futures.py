@@ -350,10 +350,8 @@ def part_oracle() -> None:
         )
     print(
         "  moved: the roll row has an empty PRICE, so no bar of the new contract; the roll\n"
-        "  point moves to its next bar (a RollPoint.at with no bar makes build_continuous fail\n"
-        "  with KeyError in _roll_exits). Residuals: stratforge adds each segment's gap sum\n"
-        "  (summed from the last roll back) once; pysystemtrade, like the naive loop, adds gap\n"
-        f"  after gap, oldest first. max RSS {max_rss():,.0f} MiB"
+        "  point moves to its next bar (build_continuous would snap it there too).\n"
+        f"  max RSS {max_rss():,.0f} MiB"
     )
 
 

@@ -77,6 +77,7 @@ def build_continuous(
     """Splice *chain* at *rolls* and adjust the prices; see the module docstring."""
     if adjustment not in ADJUSTMENTS:
         raise ValueError(f"adjustment {adjustment!r} is not one of {', '.join(ADJUSTMENTS)}")
+    rolls = [_snap_to_bar(chain, roll) for roll in rolls]
     contracts = _segment_contracts(chain, rolls)
     starts = [None, *[r.at for r in rolls]]
     pieces: list[pd.DataFrame] = []
@@ -98,6 +99,16 @@ def build_continuous(
         factors.append(float(row["factor"]))  # type: ignore[arg-type]
         table.append(row)
     return _assemble(chain, contracts, pieces, rolls, gaps, factors, table, adjustment)
+
+
+def _snap_to_bar(chain: ContractChain, roll: RollPoint) -> RollPoint:
+    """A roll at the new contract's first bar at or after ``roll.at``."""
+    index = chain.frames[roll.to_contract].index
+    position = int(index.searchsorted(roll.at, side="left"))
+    if position >= len(index):
+        raise ValueError(f"{roll.to_contract} has no bar on or after the roll at {roll.at}")
+    at = index[position]
+    return roll if at == roll.at else RollPoint(at, roll.from_contract, roll.to_contract)
 
 
 def _segment_contracts(chain: ContractChain, rolls: Sequence[RollPoint]) -> list[ContractId]:
@@ -174,6 +185,24 @@ def _offsets(gaps: list[float], factors: list[float], adjustment: str) -> tuple[
     return add, mul
 
 
+def _add_gaps_in_roll_order(
+    prices: np.ndarray, lengths: np.ndarray, gaps: list[float]
+) -> np.ndarray:
+    """Backward Panama, adding each roll's gap to all earlier prices, oldest roll first.
+
+    Summing a segment's later gaps first and adding the sum once is the same in exact
+    arithmetic, but this order reproduces the usual implementation (pysystemtrade's) bit
+    for bit in float64.
+    """
+    adjusted = prices.copy()
+    bounds = np.concatenate(([0], np.cumsum(lengths)))
+    for k in range(len(gaps)):
+        segment = adjusted[bounds[k] : bounds[k + 1]]
+        for gap in gaps[k:]:
+            segment += gap
+    return adjusted
+
+
 def _assemble(
     chain: ContractChain,
     contracts: list[ContractId],
@@ -189,7 +218,10 @@ def _assemble(
     index_of = np.repeat(np.arange(len(pieces)), lengths)
     raw = pd.concat(pieces)
     prices = raw.loc[:, list(PRICE_COLUMNS)].to_numpy(dtype=np.float64)
-    adjusted = prices * np.asarray(mul)[index_of, None] + np.asarray(add)[index_of, None]
+    if adjustment == "difference":
+        adjusted = _add_gaps_in_roll_order(prices, lengths, gaps)
+    else:
+        adjusted = prices * np.asarray(mul)[index_of, None] + np.asarray(add)[index_of, None]
     frame = pd.DataFrame(adjusted, index=raw.index, columns=list(PRICE_COLUMNS))
     frame["volume"] = raw["volume"].to_numpy(dtype=np.float64)
     frame["openinterest"] = raw["openinterest"].to_numpy(dtype=np.float64)
