@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import platform
@@ -18,7 +19,7 @@ import pandas as pd
 
 from stratforge.core.components import Component, resolve_component
 from stratforge.core.errors import SpecError
-from stratforge.core.markets import Market, ResolvedData, load_market, resolve_datas
+from stratforge.core.markets import Market, ResolvedData, Window, load_market, resolve_datas
 from stratforge.core.metrics import compute_metrics
 from stratforge.core.recorder import RunRecorder
 from stratforge.core.results import (
@@ -95,17 +96,73 @@ def resolve(spec: RunSpec, plugins: Plugins) -> ResolvedRun:
     )
 
 
-def load_markets(resolved: ResolvedRun, first_frame: pd.DataFrame | None = None) -> list[Market]:
-    """Every data feed's bars; *first_frame* replaces the first source (tests, benchmarks)."""
+def load_markets(
+    resolved: ResolvedRun,
+    first_frame: pd.DataFrame | None = None,
+    window: Window | None = None,
+) -> list[Market]:
+    """Every data feed's bars; *first_frame* replaces the first source (tests, benchmarks),
+    *window* (start, end) overrides the specs' start and end (walk-forward)."""
     markets = []
-    used: set[str] = set()
-    for i, data in enumerate(resolved.datas):
-        name = _unique(data.spec.symbol or data.spec.root or data.spec.source, used)
+    for i, (data, name) in enumerate(zip(resolved.datas, market_names(resolved), strict=True)):
         if i == 0 and first_frame is not None:
-            markets.append(Market(data, name, first_frame))
+            frame = first_frame if window is None else first_frame.loc[window[0] : window[1]]
+            markets.append(Market(data, name, frame))
         else:
-            markets.append(load_market(data, name))
+            markets.append(load_market(data, name, window))
     return markets
+
+
+def market_names(resolved: ResolvedRun) -> list[str]:
+    used: set[str] = set()
+    return [
+        _unique(data.spec.symbol or data.spec.root or data.spec.source, used)
+        for data in resolved.datas
+    ]
+
+
+@dataclass
+class PreparedRun:
+    """A resolved spec with its data loaded: run it many times (optimisation trials)."""
+
+    resolved: ResolvedRun
+    markets: list[Market]
+    plugins: Plugins
+
+    def with_strategy_params(self, params: dict[str, Any]) -> ResolvedRun:
+        """The run with *params* merged into the strategy's, validated like user input."""
+        base = self.resolved
+        merged = {**base.spec.strategy.params, **params}
+        strategy = base.spec.strategy.model_copy(update={"params": merged})
+        spec = base.spec.model_copy(update={"strategy": strategy})
+        component = resolve_component(self.plugins.registries.strategies, strategy, "strategy")
+        return dataclasses.replace(base, spec=spec, strategy=component)
+
+    def execute(self, params: dict[str, Any] | None = None) -> tuple[ResolvedRun, bt.Strategy]:
+        resolved = self.with_strategy_params(params) if params else self.resolved
+        seed = resolved.spec.seed
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        cerebro = build_cerebro(resolved, self.markets, self.plugins)
+        return resolved, _run_without_gc_pauses(cerebro)
+
+    def run(self, params: dict[str, Any] | None = None) -> RunResult:
+        started = time.perf_counter()
+        resolved, strategy = self.execute(params)
+        return collect_result(resolved, self.markets, strategy, time.perf_counter() - started)
+
+
+def prepare(
+    spec: RunSpec,
+    *,
+    plugins: Plugins | None = None,
+    frame: pd.DataFrame | None = None,
+    window: Window | None = None,
+) -> PreparedRun:
+    """Resolve *spec* and load its data once."""
+    plugins = plugins or default_plugins()
+    resolved = resolve(spec, plugins)
+    return PreparedRun(resolved, load_markets(resolved, frame, window), plugins)
 
 
 def _unique(name: str, used: set[str]) -> str:
@@ -170,10 +227,10 @@ def _feed(market: Market, broker: bt.BrokerBase) -> bt.feed.DataBase:
         "compression": data.compression or compression,
     }
     if market.series is None:
-        return make_feed(market.frame, **options)
+        return make_feed(columns=market.columns(), **options)
     contract = market.resolved.contract
     assert contract is not None and isinstance(broker, FuturesBroker)
-    feed = RollingFeed.from_series(market.series, contract, fx_rates=market.fx, **options)
+    feed = RollingFeed.from_series(market.series, contract, columns=market.columns(), **options)
     broker.attach(feed)
     broker.addcommissioninfo(
         futures_comminfo(contract, feed, commission=data.commission, margin=data.margin),
@@ -219,14 +276,9 @@ def run_backtest(
     *frame* replaces the first data source's bars (hand-built fixtures, benchmarks).
     """
     started = time.perf_counter()
-    plugins = plugins or default_plugins()
-    resolved = resolve(spec, plugins)
-    markets = load_markets(resolved, frame)
-    random.seed(spec.seed)
-    np.random.seed(spec.seed % 2**32)
-    cerebro = build_cerebro(resolved, markets, plugins)
-    strategy = _run_without_gc_pauses(cerebro)
-    return collect_result(resolved, markets, strategy, time.perf_counter() - started)
+    prepared = prepare(spec, plugins=plugins, frame=frame)
+    resolved, strategy = prepared.execute()
+    return collect_result(resolved, prepared.markets, strategy, time.perf_counter() - started)
 
 
 def _run_without_gc_pauses(cerebro: bt.Cerebro) -> bt.Strategy:

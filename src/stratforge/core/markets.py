@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,9 +14,11 @@ import pandas as pd
 from stratforge.core.components import Component, component, resolve_component
 from stratforge.core.errors import SpecError
 from stratforge.core.spec import ComponentSpec, DataSpec, RunSpec
+from stratforge.data.feed import feed_columns
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.continuous import ContinuousSeries, build_continuous
 from stratforge.futures.contracts import ContractSpec
+from stratforge.futures.feed import RollingFeed
 from stratforge.plugin.manager import Registries
 
 DEFAULT_ROLL = ComponentSpec(name="days_before_expiry")
@@ -33,8 +35,37 @@ class ResolvedData:
     roll: Component | None = None
     fx: Component | None = None
 
+    _output: Any = field(default=None, repr=False)
+
     def components(self) -> list[Component]:
         return [c for c in (self.source, self.roll, self.fx) if c is not None]
+
+    def source_output(self) -> Any:
+        """What the data source returned (a frame or a chain), loaded once and reused for
+        every window cut from it."""
+        if self._output is None:
+            params = dict(self.source.params)
+            if self.contract is not None:
+                name = _contract_parameter(self.source.obj)
+                assert name is not None
+                params[name] = self.contract
+            self._output = self.source.obj(**params)
+        return self._output
+
+
+@dataclass
+class MarketData:
+    """The bars of one feed as plain data: what is shipped to Ray workers by reference."""
+
+    name: str
+    frame: pd.DataFrame
+    series: ContinuousSeries | None = None
+    fx: np.ndarray | None = None
+
+    def feed_columns(self) -> dict[str, np.ndarray]:
+        if self.series is not None:
+            return RollingFeed.columns_for(self.series, self.fx)
+        return feed_columns(self.frame)
 
 
 @dataclass
@@ -46,6 +77,20 @@ class Market:
     frame: pd.DataFrame
     series: ContinuousSeries | None = None
     fx: np.ndarray | None = None
+    _columns: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_data(cls, resolved: ResolvedData, data: MarketData) -> Market:
+        return cls(resolved, data.name, data.frame, data.series, data.fx)
+
+    def data(self) -> MarketData:
+        return MarketData(self.name, self.frame, self.series, self.fx)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Feed arrays, computed on first use and shared by every later run."""
+        if self._columns is None:
+            self._columns = self.data().feed_columns()
+        return self._columns
 
 
 def resolve_datas(spec: RunSpec, registries: Registries) -> list[ResolvedData]:
@@ -127,16 +172,21 @@ def resolve_data(
     return resolved
 
 
-def load_market(resolved: ResolvedData, name: str) -> Market:
-    """Call the data source; for futures, window the chain, roll and adjust it."""
+Window = tuple[Any, Any]
+
+
+def load_market(resolved: ResolvedData, name: str, window: Window | None = None) -> Market:
+    """The data source's bars cut to the spec's start/end (or *window*); for futures, the
+    chain is cut first, then rolled and adjusted."""
     data = resolved.spec
+    start, end = window if window is not None else (data.start, data.end)
     if resolved.contract is None:
-        frame = resolved.source.obj(**resolved.source.params)
-        if data.start is not None or data.end is not None:
-            frame = frame.loc[data.start : data.end]
+        frame = resolved.source_output()
+        if start is not None or end is not None:
+            frame = frame.loc[start:end]
         _enough_bars(frame, resolved.field)
         return Market(resolved, name, frame)
-    series = _continuous(resolved)
+    series = _continuous(resolved, start, end)
     _enough_bars(series.frame, resolved.field)
     fx = _fx_rates(resolved, pd.DatetimeIndex(series.frame.index)) if resolved.fx else None
     return Market(resolved, name, series.frame, series, fx)
@@ -151,18 +201,17 @@ def continuous_series(resolved: ResolvedData) -> ContinuousSeries:
     """The rolled and adjusted series of a resolved futures DataSpec."""
     if resolved.contract is None:
         raise SpecError(f"{resolved.field}.root", "set a futures root to build a continuous series")
-    return _continuous(resolved)
+    return _continuous(resolved, resolved.spec.start, resolved.spec.end)
 
 
-def _continuous(resolved: ResolvedData) -> ContinuousSeries:
+def _continuous(resolved: ResolvedData, start: Any, end: Any) -> ContinuousSeries:
     data, where = resolved.spec, resolved.field
-    contract_param = _contract_parameter(resolved.source.obj)
-    assert contract_param is not None and resolved.roll is not None
-    chain = resolved.source.obj(**resolved.source.params, **{contract_param: resolved.contract})
+    assert resolved.roll is not None
+    chain = resolved.source_output()
     if not isinstance(chain, ContractChain):
         raise SpecError(f"{where}.source", f"{data.source!r} did not return a contract chain")
     # Cut before rolling and adjusting: nothing after `end` may shape the series.
-    chain = chain.window(data.start, data.end)
+    chain = chain.window(start, end)
     try:
         rolls = resolved.roll.obj(chain, **resolved.roll.params)
         return build_continuous(chain, rolls, data.adjust, fill_missing=data.fill_missing)

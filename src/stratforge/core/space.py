@@ -83,12 +83,12 @@ class LogRange(_Dimension):
     def values(self) -> list[Any]:
         points = np.geomspace(self.low, self.high, self.num)
         if self.integer:
-            return sorted({int(round(p)) for p in points})
+            return sorted({int(np.rint(p)) for p in points})
         return [float(p) for p in points]
 
     def sample(self, rng: np.random.Generator) -> Any:
         value = float(np.exp(rng.uniform(np.log(self.low), np.log(self.high))))
-        return int(round(value)) if self.integer else value
+        return int(np.rint(value)) if self.integer else value
 
 
 class Choice(_Dimension):

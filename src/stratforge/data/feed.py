@@ -32,24 +32,38 @@ def date2num_array(index: pd.DatetimeIndex) -> np.ndarray:
     return base + fraction
 
 
-class ArrayFeed(bt.feed.DataBase):
-    """Feed a canonical OHLCV frame (DatetimeIndex + float columns) to backtrader."""
+def feed_columns(
+    frame: pd.DataFrame, extra: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """The float64 arrays an ArrayFeed loads: computed once, reusable across runs."""
+    columns = {
+        "datetime": date2num_array(pd.DatetimeIndex(frame.index)),
+        **{
+            name: np.ascontiguousarray(frame[name].to_numpy(dtype=np.float64))
+            for name in OHLCV_LINES
+        },
+    }
+    for name, values in (extra or {}).items():  # lines a subclass declares
+        columns[name] = np.ascontiguousarray(values, dtype=np.float64)
+    return columns
 
-    params = (("frame", None), ("extra", None))
+
+class ArrayFeed(bt.feed.DataBase):
+    """Feed a canonical OHLCV frame (DatetimeIndex + float columns) to backtrader.
+
+    Pass ``frame`` (and ``extra`` columns for subclass lines), or ready ``columns`` from
+    ``feed_columns`` when the same data feeds many runs.
+    """
+
+    params = (("frame", None), ("extra", None), ("columns", None))
 
     def __init__(self) -> None:
-        frame: pd.DataFrame = self.p.frame
-        if frame is None:
-            raise ValueError("ArrayFeed needs frame=<canonical OHLCV DataFrame>")
-        self._columns: dict[str, np.ndarray] = {
-            "datetime": date2num_array(pd.DatetimeIndex(frame.index)),
-            **{
-                name: np.ascontiguousarray(frame[name].to_numpy(dtype=np.float64))
-                for name in OHLCV_LINES
-            },
-        }
-        for name, values in (self.p.extra or {}).items():  # lines a subclass declares
-            self._columns[name] = np.ascontiguousarray(values, dtype=np.float64)
+        if self.p.columns is not None:
+            self._columns: dict[str, np.ndarray] = self.p.columns
+        elif self.p.frame is not None:
+            self._columns = feed_columns(self.p.frame, self.p.extra)
+        else:
+            raise ValueError("ArrayFeed needs frame=<canonical OHLCV DataFrame> or columns=...")
         self._rows: list[list[float]] | None = None
         self._cursor = 0
 
@@ -90,6 +104,6 @@ class ArrayFeed(bt.feed.DataBase):
         return True
 
 
-def make_feed(frame: pd.DataFrame, **kwargs: Any) -> ArrayFeed:
-    """An ``ArrayFeed`` for *frame*; kwargs go to backtrader (name, timeframe, compression)."""
+def make_feed(frame: pd.DataFrame | None = None, **kwargs: Any) -> ArrayFeed:
+    """An ``ArrayFeed`` for *frame* (or ``columns=``); other kwargs go to backtrader."""
     return ArrayFeed(frame=frame, **kwargs)

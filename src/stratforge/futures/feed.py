@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from stratforge.data.feed import ArrayFeed
+from stratforge.data.feed import ArrayFeed, feed_columns
 from stratforge.futures.continuous import ContinuousSeries
 from stratforge.futures.contracts import ContractSpec
 
@@ -39,15 +39,11 @@ class RollingFeed(ArrayFeed):
         self.contract_codes = [c.code for c in series.contracts]
         self.multiplicative = series.adjustment in MULTIPLICATIVE
 
-    @classmethod
-    def from_series(
-        cls,
-        series: ContinuousSeries,
-        spec: ContractSpec,
-        *,
-        fx_rates: np.ndarray | None = None,
-        **kwargs: Any,
-    ) -> RollingFeed:
+    @staticmethod
+    def columns_for(
+        series: ContinuousSeries, fx_rates: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """The arrays a RollingFeed loads, computed once per series."""
         raw = series.raw
         fx = np.ones(len(raw)) if fx_rates is None else np.asarray(fx_rates, dtype=np.float64)
         extra = {
@@ -59,7 +55,20 @@ class RollingFeed(ArrayFeed):
             "contract_no": series.contract_index.astype(np.float64),
             "fx": fx,
         }
-        return cls(frame=series.frame, extra=extra, series=series, spec=spec, **kwargs)
+        return feed_columns(series.frame, extra)
+
+    @classmethod
+    def from_series(
+        cls,
+        series: ContinuousSeries,
+        spec: ContractSpec,
+        *,
+        fx_rates: np.ndarray | None = None,
+        columns: dict[str, np.ndarray] | None = None,
+        **kwargs: Any,
+    ) -> RollingFeed:
+        ready = columns if columns is not None else cls.columns_for(series, fx_rates)
+        return cls(columns=ready, series=series, spec=spec, **kwargs)
 
     def contract_code(self, ago: int = 0) -> str:
         return self.contract_codes[int(self.lines.contract_no[ago])]
