@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import inspect
 import typing
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ class ResolvedData:
     roll: Component | None = None
     fx: Component | None = None
 
-    _output: Any = field(default=None, repr=False)
+    _output: Any = dataclasses.field(default=None, repr=False)
 
     def components(self) -> list[Component]:
         return [c for c in (self.source, self.roll, self.fx) if c is not None]
@@ -77,7 +78,7 @@ class Market:
     frame: pd.DataFrame
     series: ContinuousSeries | None = None
     fx: np.ndarray | None = None
-    _columns: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    _columns: dict[str, np.ndarray] | None = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def from_data(cls, resolved: ResolvedData, data: MarketData) -> Market:
