@@ -51,20 +51,19 @@ def test_golden_sma_crossover(plugins: Plugins) -> None:
     assert result.metrics.end_value == 1004.0
     assert result.equity.value[-1] == 1004.0 and result.equity.position[-1] == 1.0
     assert result.metrics.trades == 2 and result.metrics.win_rate == 1.0
-    assert [o.status for o in result.orders] == ["Completed"] * 5
-    assert [(o.side, o.executed_price) for o in result.orders] == [
-        ("buy", 11.0),
-        ("sell", 12.0),
-        ("sell", 12.0),
-        ("buy", 11.0),
-        ("buy", 11.0),
+    assert [o.status for o in result.orders] == ["Completed"] * 3
+    # a reversal is one order for twice the stake: it closes one position and opens the next
+    assert [(o.side, o.executed_size, o.executed_price) for o in result.orders] == [
+        ("buy", 1.0, 11.0),
+        ("sell", -2.0, 12.0),
+        ("buy", 2.0, 11.0),
     ]
 
 
 def test_golden_with_per_unit_commission(plugins: Plugins) -> None:
     spec = golden_spec(commission={"value": 0.5, "kind": "per_unit"})
     result = run_backtest(spec, plugins=plugins, frame=ohlc_frame(CLOSES))
-    # five fills of one unit at 0.5 each
+    # five units filled (1 + 2 + 2) at 0.5 each
     assert result.metrics.end_value == pytest.approx(1001.5)
     assert [t.pnl_net for t in result.trades] == [0.0, 0.0]
     assert [t.commission for t in result.trades] == [1.0, 1.0]

@@ -25,6 +25,7 @@ from stratforge.core.recorder import RunRecorder
 from stratforge.core.results import (
     EquityCurve,
     IndicatorRecord,
+    Metrics,
     OrderRecord,
     Provenance,
     RollEvent,
@@ -299,26 +300,10 @@ def collect_result(
     """Turn a finished strategy into a RunResult."""
     recorder: RunRecorder = getattr(strategy.analyzers, _RECORDER)
     times = np.asarray(recorder.bar_datetimes, dtype=np.float64)
-    values = np.asarray(recorder.values, dtype=np.float64)
     trades = [TradeRecord(**r) for r in _records(recorder.trades, ("entry_dt", "exit_dt"))]
     orders = [OrderRecord(**r) for r in _records(recorder.orders, ("created_dt", "executed_dt"))]
     rolls = [RollEvent(**r) for r in _roll_records(strategy.broker)]
-    metrics = compute_metrics(
-        times=times,
-        values=values,
-        positions=np.asarray(recorder.positions, dtype=np.float64),
-        trades=trades,
-        start_value=float(strategy.broker.startingcash),
-    )
-    if isinstance(strategy.broker, FuturesBroker):
-        metrics = metrics.model_copy(
-            update={
-                "rolls": len(rolls),
-                "roll_cost": sum(r.cost for r in rolls),
-                "peak_margin": strategy.broker.peak_margin,
-                "peak_margin_to_equity": strategy.broker.peak_margin_to_equity,
-            }
-        )
+    metrics = run_metrics(strategy)
     index = pd.DatetimeIndex(markets[0].frame.index)
     return RunResult(
         spec=resolved.spec.model_dump(mode="json"),
@@ -349,6 +334,35 @@ def collect_result(
             wall_time_seconds=wall_time,
         ),
     )
+
+
+def run_metrics(strategy: bt.Strategy) -> Metrics:
+    """Headline metrics of a finished run, from the recorder alone (cheap: trials use it)."""
+    recorder: RunRecorder = getattr(strategy.analyzers, _RECORDER)
+    metrics = compute_metrics(
+        times=np.asarray(recorder.bar_datetimes, dtype=np.float64),
+        values=np.asarray(recorder.values, dtype=np.float64),
+        positions=np.asarray(recorder.positions, dtype=np.float64),
+        trade_pnls=[t["pnl_net"] for t in recorder.trades],
+        start_value=float(strategy.broker.startingcash),
+    )
+    broker = strategy.broker
+    if isinstance(broker, FuturesBroker):
+        metrics = metrics.model_copy(
+            update={
+                "rolls": len(broker.roll_events),
+                "roll_cost": sum(e["cost"] for e in broker.roll_events),
+                "peak_margin": broker.peak_margin,
+                "peak_margin_to_equity": broker.peak_margin_to_equity,
+            }
+        )
+    return metrics
+
+
+def recorded_values(strategy: bt.Strategy) -> np.ndarray:
+    """The per-bar account values of a finished run."""
+    recorder: RunRecorder = getattr(strategy.analyzers, _RECORDER)
+    return np.asarray(recorder.values, dtype=np.float64)
 
 
 def markets_sha256(markets: list[Market]) -> str:

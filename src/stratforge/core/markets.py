@@ -3,9 +3,9 @@ series, with FX rates for contracts quoted in another currency."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 

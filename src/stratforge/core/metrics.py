@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from stratforge.core.results import Metrics, TradeRecord
+from stratforge.core.results import Metrics
 
 DAYS_PER_YEAR = 365.25
 
@@ -17,7 +17,7 @@ def compute_metrics(
     times: np.ndarray,
     values: np.ndarray,
     positions: np.ndarray,
-    trades: Sequence[TradeRecord],
+    trade_pnls: Sequence[float],
     start_value: float,
 ) -> Metrics:
     """Metrics for one run; *times* are backtrader float days, *values* the account value."""
@@ -38,9 +38,9 @@ def compute_metrics(
         max_drawdown=drawdown,
         max_drawdown_bars=dd_bars,
         max_drawdown_days=dd_days,
-        trades=len(trades),
-        win_rate=_win_rate(trades),
-        profit_factor=_profit_factor(trades),
+        trades=len(trade_pnls),
+        win_rate=_win_rate(trade_pnls),
+        profit_factor=_profit_factor(trade_pnls),
         exposure=float(np.count_nonzero(positions) / len(positions)) if len(positions) else 0.0,
         bars=len(values),
         periods_per_year=periods,
@@ -100,15 +100,15 @@ def _drawdowns(times: np.ndarray, values: np.ndarray) -> tuple[float, int, float
     return depth, longest_bars, longest_days
 
 
-def _win_rate(trades: Sequence[TradeRecord]) -> float | None:
-    if not trades:
+def _win_rate(pnls: Sequence[float]) -> float | None:
+    if not pnls:
         return None
-    return sum(1 for t in trades if t.pnl_net > 0) / len(trades)
+    return sum(1 for pnl in pnls if pnl > 0) / len(pnls)
 
 
-def _profit_factor(trades: Sequence[TradeRecord]) -> float | None:
-    gains = sum(t.pnl_net for t in trades if t.pnl_net > 0)
-    losses = -sum(t.pnl_net for t in trades if t.pnl_net < 0)
+def _profit_factor(pnls: Sequence[float]) -> float | None:
+    gains = sum(pnl for pnl in pnls if pnl > 0)
+    losses = -sum(pnl for pnl in pnls if pnl < 0)
     if losses == 0:
         return None
     return gains / losses

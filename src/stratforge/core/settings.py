@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         default_factory=list, description="Plugin names never to load (comma-separated)."
     )
 
+    ray_address: str | None = Field(
+        default=None,
+        description="Address of a running Ray cluster (ray start --head); unset: a local Ray.",
+    )
+    ray_temp_dir: Path | None = Field(
+        default=None, description="Ray's session/socket directory for a local Ray (keep it short)."
+    )
+
     @field_validator("plugins_dirs", mode="before")
     @classmethod
     def _split_dirs(cls, value: object) -> object:

@@ -71,6 +71,17 @@ class ArrayFeed(bt.feed.DataBase):
         super().start()
         self._cursor = 0
 
+    # Bars are whole: the broker then reads each bar's prices from the lines. backtrader
+    # copies every line into tick_* attributes on every bar for replayed/resampled data;
+    # skipping that for plain bars saves about a tenth of a run.
+    def _tick_nullify(self) -> None:
+        if self._filters:
+            super()._tick_nullify()
+
+    def _tick_fill(self, force: bool = False) -> None:
+        if self._filters:
+            super()._tick_fill(force)
+
     def preload(self) -> None:
         if not self._can_bulk_load():
             super().preload()

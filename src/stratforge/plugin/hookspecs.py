@@ -59,5 +59,10 @@ def register_roll_rules(register: Register) -> None:
 
 
 @_hookspec
+def register_optimizers(register: Register) -> None:
+    """Contribute search methods: classes ``(space, context, /, **params)`` with ask/tell."""
+
+
+@_hookspec
 def configure_cerebro(cerebro: bt.Cerebro, spec: RunSpec) -> Any:
     """Adjust a fully built Cerebro just before it runs (add observers, filters, broker tweaks)."""

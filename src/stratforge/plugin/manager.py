@@ -34,6 +34,7 @@ BUILTIN_PLUGINS = (
     "stratforge.data.sources",
     "stratforge.futures.specs",
     "stratforge.futures.rolls",
+    "stratforge.optimizers",
 )
 
 
@@ -72,6 +73,7 @@ class Registries:
     data_sources: Registry[Callable[..., Any]]
     contracts: Registry[ContractSpec]
     roll_rules: Registry[Callable[..., Any]]
+    optimizers: Registry[Callable[..., Any]]
 
     @classmethod
     def empty(cls) -> Registries:
@@ -83,6 +85,7 @@ class Registries:
             data_sources=Registry("data source", _callable),
             contracts=Registry("contract", _instance_of(ContractSpec)),
             roll_rules=Registry("roll rule", _callable),
+            optimizers=Registry("optimizer", _callable),
         )
 
     def by_kind(self) -> dict[str, Registry[Any]]:

@@ -1,6 +1,7 @@
 """A base for strategies that think in target directions (long, short, flat).
 
-Orders go through ``buy``/``sell``/``close`` so a run's sizer decides the size.
+Orders go through ``buy``/``sell``/``close`` so a run's sizer decides the size; a reversal is
+one order (close and open), as a broker would fill it.
 """
 
 from __future__ import annotations
@@ -18,19 +19,23 @@ class SignalStrategy(bt.Strategy):
     params = (("long_only", False),)
 
     def go_long(self) -> None:
-        if self.position.size < 0:
-            self.close()
-        if self.position.size <= 0:
-            self.buy()
+        """Be long the sizer's stake; a short is closed by the same order."""
+        size = self.position.size
+        if size <= 0:
+            stake = self.getsizing(isbuy=True)
+            if stake or size:
+                self.buy(size=stake - size)
 
     def go_short(self) -> None:
+        """Be short the sizer's stake (flat if ``long_only``); a long is closed by the same order."""
         if self.p.long_only:
             self.go_flat()
             return
-        if self.position.size > 0:
-            self.close()
-        if self.position.size >= 0:
-            self.sell()
+        size = self.position.size
+        if size >= 0:
+            stake = self.getsizing(isbuy=False)
+            if stake or size:
+                self.sell(size=stake + size)
 
     def go_flat(self) -> None:
         if self.position.size:

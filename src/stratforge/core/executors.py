@@ -1,0 +1,207 @@
+"""Executors run batches of trials: ``serial`` in this process, ``ray`` on Ray workers.
+
+Ray tasks receive the RunSpec as plain data, the settings needed to load plugins, a
+``ray.put`` reference to the market data and a batch of (number, params); they return
+Trials. Each worker loads plugins and prepares the run once per data reference and reuses
+it for every later batch; the driver keeps only the returned Trials.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict, deque
+from typing import Any
+
+from stratforge.core.engine import PreparedRun, resolve
+from stratforge.core.markets import Market, MarketData
+from stratforge.core.settings import Settings, get_settings
+from stratforge.core.spec import RunSpec
+from stratforge.core.trials import Trial, run_trials
+from stratforge.plugin.manager import Plugins
+
+log = logging.getLogger("stratforge.optimize")
+Batch = list[tuple[int, dict[str, Any]]]
+
+
+class SerialExecutor:
+    """Runs each batch when asked for results: simple, in-process, easy to debug."""
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[Batch, str, int]] = deque()
+        self._prepared: PreparedRun | None = None
+
+    def start(self, prepared: PreparedRun) -> None:
+        self._prepared = prepared
+        self._queue.clear()
+
+    def submit(self, batch: Batch, metric: str, blocks: int) -> None:
+        self._queue.append((batch, metric, blocks))
+
+    def wait(self, timeout: float | None) -> list[Trial]:
+        if not self._queue or self._prepared is None:
+            return []
+        batch, metric, blocks = self._queue.popleft()
+        return run_trials(self._prepared, batch, metric, blocks)
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def capacity(self) -> int:
+        return 1
+
+    def cancel(self) -> None:
+        self._queue.clear()
+
+    def stop(self) -> None:
+        self._prepared = None
+
+    def close(self) -> None:
+        self.stop()
+
+
+# -- Ray --------------------------------------------------------------------------------
+
+_WORKER_CACHE: OrderedDict[str, PreparedRun] = OrderedDict()
+_WORKER_PLUGINS: dict[str, Plugins] = {}
+
+
+def _worker_prepared(spec_json: str, settings_json: str, markets_box: list[Any]) -> PreparedRun:
+    """Per worker process: plugins once per settings, data and spec once per reference."""
+    import ray
+
+    key = f"{markets_box[0].hex()}:{hash(spec_json)}"
+    cached = _WORKER_CACHE.get(key)
+    if cached is not None:
+        _WORKER_CACHE.move_to_end(key)
+        return cached
+    plugins = _WORKER_PLUGINS.get(settings_json)
+    if plugins is None:
+        plugins = Plugins.load(Settings.model_validate_json(settings_json))
+        _WORKER_PLUGINS[settings_json] = plugins
+    resolved = resolve(RunSpec.model_validate_json(spec_json), plugins)
+    datas: list[MarketData] = ray.get(markets_box[0])
+    markets = [Market.from_data(r, d) for r, d in zip(resolved.datas, datas, strict=True)]
+    prepared = PreparedRun(resolved, markets, plugins)
+    _WORKER_CACHE[key] = prepared
+    while len(_WORKER_CACHE) > 4:
+        _WORKER_CACHE.popitem(last=False)
+    return prepared
+
+
+def run_batch_task(
+    spec_json: str,
+    settings_json: str,
+    markets_box: list[Any],
+    batch: Batch,
+    metric: str,
+    blocks: int,
+) -> list[Trial]:
+    """The Ray task: a batch of trials on a worker's cached prepared run."""
+    prepared = _worker_prepared(spec_json, settings_json, markets_box)
+    return run_trials(prepared, batch, metric, blocks)
+
+
+class RayExecutor:
+    """Batches of trials as Ray tasks, results streamed back with ``ray.wait``.
+
+    Connects to ``address`` (or ``STRATFORGE_RAY_ADDRESS``) when given, else starts a local
+    Ray without the dashboard. A task whose worker process dies is retried (``max_retries``),
+    so a search survives a killed worker with the same final set of trials.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        address: str | None = None,
+        settings: Settings | None = None,
+        max_retries: int = 3,
+    ) -> None:
+        import ray
+
+        self._ray = ray
+        self.settings = settings or get_settings()
+        self.address = address or self.settings.ray_address
+        self._started_here = False
+        if not ray.is_initialized():
+            self._init(workers)
+        self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._task = ray.remote(num_cpus=1, max_retries=max_retries)(run_batch_task)
+        self._pending: list[Any] = []
+        self._markets_box: list[Any] | None = None
+        self._spec_json = ""
+
+    def _init(self, workers: int | None) -> None:
+        ray = self._ray
+        options: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "configure_logging": False,
+        }
+        if self.address:
+            ray.init(address=self.address, **options)
+        else:
+            temp = self.settings.ray_temp_dir
+            if temp is not None:
+                os.makedirs(temp, exist_ok=True)
+            ray.init(
+                num_cpus=workers or os.cpu_count() or 1,
+                _temp_dir=str(temp) if temp else None,
+                **options,
+            )
+        self._started_here = True
+
+    def start(self, prepared: PreparedRun) -> None:
+        self._spec_json = prepared.resolved.spec.model_dump_json()
+        self._markets_box = [self._ray.put([m.data() for m in prepared.markets])]
+        self._pending = []
+
+    def submit(self, batch: Batch, metric: str, blocks: int) -> None:
+        assert self._markets_box is not None, "start() first"
+        ref = self._task.remote(
+            self._spec_json,
+            self.settings.model_dump_json(),
+            self._markets_box,
+            batch,
+            metric,
+            blocks,
+        )
+        self._pending.append(ref)
+
+    def wait(self, timeout: float | None) -> list[Trial]:
+        if not self._pending:
+            return []
+        done, self._pending = self._ray.wait(self._pending, num_returns=1, timeout=timeout)
+        trials: list[Trial] = []
+        for ref in done:
+            trials.extend(self._ray.get(ref))
+        return trials
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def capacity(self) -> int:
+        return self.workers
+
+    def cancel(self) -> None:
+        for ref in self._pending:
+            self._ray.cancel(ref, force=True)
+        self._pending = []
+
+    def stop(self) -> None:
+        self._markets_box = None  # drop the driver's reference to the shared data
+
+    def close(self) -> None:
+        """Shut Ray down if this executor started it (the CLI); a server keeps it warm."""
+        self.stop()
+        if self._started_here and self._ray.is_initialized():
+            self._ray.shutdown()
+
+
+def make_executor(name: str, *, workers: int | None = None, address: str | None = None) -> Any:
+    if name == "serial":
+        return SerialExecutor()
+    if name == "ray":
+        return RayExecutor(workers=workers, address=address)
+    raise ValueError(f"unknown executor {name!r}; use serial or ray")

@@ -1,0 +1,357 @@
+"""Parameter searches: the spec, the optimizer protocol and the driver loop.
+
+The driver asks the search method for candidates, drops those that break a constraint
+(recorded as ``pruned``, never run), sends the rest to an executor in batches, and streams
+finished trials to a callback. Only trial parameters, metrics and return statistics are
+kept, so memory does not grow with what the strategies allocate.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from stratforge.core.components import resolve_component
+from stratforge.core.engine import PreparedRun, prepare
+from stratforge.core.errors import SpecError
+from stratforge.core.overfitting import (
+    DeflatedSharpe,
+    OverfittingProbability,
+    deflated_sharpe,
+    probability_of_overfitting,
+)
+from stratforge.core.results import Metrics
+from stratforge.core.space import Constraint, ConstraintError, Dimension
+from stratforge.core.spec import ComponentSpec, RunSpec
+from stratforge.core.trials import Trial
+from stratforge.plugin.manager import Plugins
+from stratforge.plugin.params import describe_params
+from stratforge.plugin.registry import did_you_mean
+
+METRICS = tuple(Metrics.model_fields)
+MAX_FRUITLESS_ASKS = 50
+ExecutorName = Literal["serial", "ray"]
+
+
+class OptimizeSpec(BaseModel):
+    """A search: the base run, the parameter space, the method and what to optimise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: RunSpec
+    space: dict[str, Dimension] = Field(min_length=1, description="Strategy params to search.")
+    method: ComponentSpec = Field(default_factory=lambda: ComponentSpec(name="grid"))
+    metric: str = Field("sharpe", description="A RunResult metric (see Metrics).")
+    maximize: bool = True
+    constraints: list[str] = Field(default_factory=list, description='e.g. "fast < slow"')
+    trials: int | None = Field(None, ge=1, description="Budget of trials to run.")
+    seed: int = 0
+    executor: ExecutorName = "serial"
+    workers: int | None = Field(None, ge=1, description="Ray workers (default: all CPUs).")
+    pbo_blocks: int = Field(
+        16, ge=0, description="CSCV blocks for the PBO (even; 0 turns the PBO off)."
+    )
+
+    @model_validator(mode="after")
+    def _checks(self) -> OptimizeSpec:
+        if self.metric not in METRICS:
+            raise ValueError(
+                f"metric {self.metric!r} unknown; {did_you_mean(self.metric, METRICS)}"
+            )
+        if self.pbo_blocks % 2:
+            raise ValueError("pbo_blocks must be even")
+        return self
+
+
+class SearchContext(BaseModel):
+    """What a search method is told about the search it serves."""
+
+    budget: int | None
+    seed: int
+    maximize: bool
+
+
+class Optimizer(Protocol):
+    """A search method: ``register_optimizers`` contributes classes of this shape.
+
+    ``__init__(self, space, context, /, **params)``: *space* maps names to dimensions,
+    *context* is a ``SearchContext``; keyword params are the method's user parameters.
+    """
+
+    def ask(self, n: int) -> list[dict[str, Any]]:
+        """Up to *n* new candidates; an empty list ends the search."""
+        ...
+
+    def tell(self, params: dict[str, Any], value: float | None) -> None:
+        """The objective of a finished candidate (None if failed or undefined)."""
+        ...
+
+
+class Executor(Protocol):
+    """Runs batches of trials; results come back as batches finish."""
+
+    def start(self, prepared: PreparedRun) -> None: ...
+    def submit(self, batch: list[tuple[int, dict[str, Any]]], metric: str, blocks: int) -> None: ...
+    def wait(self, timeout: float | None) -> list[Trial]: ...
+    def pending(self) -> int: ...
+    def capacity(self) -> int: ...
+    def cancel(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Progress:
+    """Where a search stands, for progress bars and status endpoints."""
+
+    done: int = 0
+    failed: int = 0
+    pruned: int = 0
+    total: int | None = None
+    best: Trial | None = None
+    started: float = 0.0
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def eta(self) -> float | None:
+        if not self.total or not self.done:
+            return None
+        return self.elapsed / self.done * max(self.total - self.done, 0)
+
+
+TrialCallback = Callable[[Trial, Progress], None]
+
+
+class SearchResult(BaseModel):
+    """All trials of a search, its best trial and the overfitting diagnostics."""
+
+    spec: dict[str, Any]
+    trials: list[Trial]
+    best: Trial | None
+    completed: int
+    failed: int
+    pruned: int
+    cancelled: bool = False
+    deflated_sharpe: dict[str, float | int] | None = None
+    pbo: dict[str, Any] | None = None
+    wall_time_seconds: float = 0.0
+
+    def top(self, n: int = 10, maximize: bool = True) -> list[Trial]:
+        ranked = [t for t in self.trials if t.objective is not None]
+        return sorted(ranked, key=lambda t: t.objective or 0.0, reverse=maximize)[:n]
+
+
+def make_optimizer(spec: OptimizeSpec, plugins: Plugins) -> Optimizer:
+    component = resolve_component(plugins.registries.optimizers, spec.method, "method")
+    context = SearchContext(budget=spec.trials, seed=spec.seed, maximize=spec.maximize)
+    return component.obj(dict(spec.space), context, **component.params)
+
+
+def check_space(spec: OptimizeSpec, plugins: Plugins) -> list[Constraint]:
+    """Space names must be strategy params; constraints must parse and name them."""
+    strategy = resolve_component(plugins.registries.strategies, spec.base.strategy, "base.strategy")
+    known = [p.name for p in describe_params(strategy.obj)]
+    for name in spec.space:
+        if name not in known:
+            raise SpecError(
+                f"space.{name}",
+                f"not a parameter of {strategy.name!r}; {did_you_mean(name, known)}",
+            )
+    try:
+        return [Constraint(text, list(spec.space) + known) for text in spec.constraints]
+    except ConstraintError as exc:
+        raise SpecError("constraints", str(exc)) from None
+
+
+def _better(a: Trial, b: Trial | None, maximize: bool) -> bool:
+    if a.objective is None:
+        return False
+    if b is None or b.objective is None:
+        return True
+    return a.objective > b.objective if maximize else a.objective < b.objective
+
+
+def run_search(
+    spec: OptimizeSpec,
+    prepared: PreparedRun,
+    executor: Executor,
+    *,
+    on_trial: TrialCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> SearchResult:
+    """Drive one search over *prepared* data with *executor* until done or cancelled."""
+    constraints = check_space(spec, prepared.plugins)
+    optimizer = make_optimizer(spec, prepared.plugins)
+    progress = Progress(total=spec.trials, started=time.perf_counter())
+    trials: list[Trial] = []
+    base_params = dict(spec.base.strategy.params)
+    fixed = {k: v for k, v in base_params.items() if k not in spec.space}
+    number, submitted, cancelled, exhausted, fruitless = 0, 0, False, False, 0
+    batch_size = _batch_size(spec, executor)
+    executor.start(prepared)
+    try:
+        while True:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            room = _room(spec, submitted, executor, batch_size)
+            if room and not exhausted:
+                candidates = optimizer.ask(room)
+                exhausted = not candidates
+                valid = []
+                for params in candidates:
+                    full = {**fixed, **params}
+                    if all(check(full) for check in constraints):
+                        valid.append((number, params))
+                    else:
+                        _record(
+                            Trial(number=number, params=params, status="pruned"),
+                            trials,
+                            progress,
+                            on_trial,
+                            spec.maximize,
+                        )
+                        optimizer.tell(params, None)
+                    number += 1
+                for start in range(0, len(valid), batch_size):
+                    executor.submit(valid[start : start + batch_size], spec.metric, spec.pbo_blocks)
+                submitted += len(valid)
+                fruitless = 0 if valid else fruitless + 1
+                if fruitless >= MAX_FRUITLESS_ASKS:
+                    exhausted = True  # the method keeps proposing pruned candidates
+                if valid or not exhausted:
+                    continue
+            if not executor.pending():
+                break
+            for trial in executor.wait(timeout=0.5):
+                optimizer.tell(trial.params, trial.objective)
+                _record(trial, trials, progress, on_trial, spec.maximize)
+    except KeyboardInterrupt:
+        cancelled = True
+    finally:
+        if cancelled:
+            executor.cancel()
+        executor.stop()
+    return _summarise(spec, trials, progress, cancelled)
+
+
+def _batch_size(spec: OptimizeSpec, executor: Executor) -> int:
+    """Enough trials per task that scheduling is noise, few enough to balance the workers."""
+    if spec.executor == "serial":
+        return 1
+    expected = spec.trials or 100
+    return max(1, math.ceil(expected / (executor.capacity() * 4)))
+
+
+def _room(spec: OptimizeSpec, submitted: int, executor: Executor, batch_size: int) -> int:
+    """How many candidates to ask for now: keep every worker busy, respect the budget."""
+    window = executor.capacity() * batch_size * 2 - executor.pending() * batch_size
+    if spec.trials is not None:
+        window = min(window, spec.trials - submitted)
+    return max(window, 0)
+
+
+def _record(
+    trial: Trial,
+    trials: list[Trial],
+    progress: Progress,
+    on_trial: TrialCallback | None,
+    maximize: bool,
+) -> None:
+    trials.append(trial)
+    if trial.status == "pruned":
+        progress.pruned += 1
+    else:
+        progress.done += 1
+        progress.failed += trial.status == "failed"
+        if _better(trial, progress.best, maximize):
+            progress.best = trial
+    if on_trial is not None:
+        on_trial(trial, progress)
+
+
+def _summarise(
+    spec: OptimizeSpec, trials: list[Trial], progress: Progress, cancelled: bool
+) -> SearchResult:
+    trials.sort(key=lambda t: t.number)
+    completed = [t for t in trials if t.status == "completed"]
+    best = None
+    for trial in completed:
+        if _better(trial, best, spec.maximize):
+            best = trial
+    dsr: DeflatedSharpe | None = None
+    if best is not None:
+        sharpes = [t.sharpe_per_bar for t in completed if t.sharpe_per_bar is not None]
+        dsr = deflated_sharpe(best.stats(), sharpes)
+    pbo: OverfittingProbability | None = None
+    if spec.pbo_blocks and len(completed) >= 2:
+        usable = [t.blocks for t in completed if len(t.blocks) == spec.pbo_blocks]
+        pbo = probability_of_overfitting(usable) if len(usable) == len(completed) else None
+    return SearchResult(
+        spec=spec.model_dump(mode="json"),
+        trials=trials,
+        best=best,
+        completed=len(completed),
+        failed=sum(t.status == "failed" for t in trials),
+        pruned=sum(t.status == "pruned" for t in trials),
+        cancelled=cancelled,
+        deflated_sharpe=None
+        if dsr is None
+        else {
+            "dsr": dsr.dsr,
+            "sharpe_per_bar": dsr.sharpe,
+            "expected_max_sharpe_per_bar": dsr.expected_max_sharpe,
+            "trials": dsr.trials,
+        },
+        pbo=None
+        if pbo is None
+        else {
+            "pbo": pbo.pbo,
+            "combinations": pbo.combinations,
+            "blocks": spec.pbo_blocks,
+            "median_logit": float(sorted(pbo.logits)[len(pbo.logits) // 2]),
+        },
+        wall_time_seconds=progress.elapsed,
+    )
+
+
+def optimize(
+    spec: OptimizeSpec,
+    *,
+    plugins: Plugins | None = None,
+    executor: Executor | None = None,
+    on_trial: TrialCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> SearchResult:
+    """Run a parameter search over the base spec's data (loaded once)."""
+    from stratforge.core.executors import make_executor
+
+    prepared = prepare(spec.base, plugins=plugins)
+    own = executor is None
+    chosen = executor or make_executor(spec.executor, workers=spec.workers)
+    try:
+        return run_search(spec, prepared, chosen, on_trial=on_trial, cancel=cancel)
+    finally:
+        if own:
+            chosen.close()  # type: ignore[attr-defined]
+
+
+def trial_table(trials: Sequence[Trial]) -> list[dict[str, Any]]:
+    """Flat rows (params, status, objective, metrics) for CSV/JSON export."""
+    rows = []
+    for trial in trials:
+        row: dict[str, Any] = {"number": trial.number, "status": trial.status}
+        row.update({f"param_{k}": v for k, v in trial.params.items()})
+        row["objective"] = trial.objective
+        row.update(trial.metrics or {})
+        row["error"] = trial.error
+        row["seconds"] = trial.seconds
+        rows.append(row)
+    return rows

@@ -1,0 +1,145 @@
+"""Overfitting diagnostics for a search: the deflated Sharpe ratio and the probability of
+backtest overfitting (PBO) by combinatorially symmetric cross-validation (CSCV).
+
+* Bailey, D. H. and López de Prado, M. (2014), "The Deflated Sharpe Ratio: Correcting for
+  Selection Bias, Backtest Overfitting and Non-Normality", Journal of Portfolio Management
+  40(5), 94-107.
+* Bailey, D. H., Borwein, J., López de Prado, M. and Zhu, Q. J. (2015), "The Probability of
+  Backtest Overfitting", Journal of Computational Finance 20(4), 39-69.
+
+Formulas are in docs/optimization.md. All Sharpe ratios here are per bar (not annualised).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+EULER_GAMMA = 0.5772156649015329
+
+
+@dataclass(frozen=True)
+class ReturnStats:
+    """What a trial keeps of its per-bar returns: enough for the DSR and for CSCV."""
+
+    sharpe: float | None
+    skew: float | None
+    kurtosis: float | None
+    count: int
+    blocks: tuple[tuple[int, float, float], ...]
+    """Per block of consecutive bars: (count, sum, sum of squares) of the returns."""
+
+
+def return_stats(returns: np.ndarray, blocks: int) -> ReturnStats:
+    """Per-bar Sharpe, skewness, (non-excess) kurtosis and CSCV block sums of *returns*."""
+    count = len(returns)
+    parts = np.array_split(returns, blocks) if blocks and count >= blocks else []
+    block_sums = tuple((len(p), float(p.sum()), float((p * p).sum())) for p in parts)
+    if count < 3:
+        return ReturnStats(None, None, None, count, block_sums)
+    mean = float(returns.mean())
+    std = float(returns.std(ddof=1))
+    if std == 0.0:
+        return ReturnStats(None, None, None, count, block_sums)
+    centred = returns - mean
+    m2 = float((centred**2).mean())
+    skew = float((centred**3).mean()) / m2**1.5
+    kurtosis = float((centred**4).mean()) / m2**2
+    return ReturnStats(mean / std, skew, kurtosis, count, block_sums)
+
+
+def expected_max_sharpe(variance: float, trials: int) -> float:
+    """SR0: the expected maximum of *trials* Sharpe ratios with zero mean and this variance.
+
+    SR0 = sqrt(V) * ((1 - g) * Z^-1(1 - 1/N) + g * Z^-1(1 - 1/(N e))), g = Euler's constant.
+    """
+    if trials < 2:
+        return 0.0
+    return math.sqrt(variance) * (
+        (1 - EULER_GAMMA) * norm.ppf(1 - 1 / trials)
+        + EULER_GAMMA * norm.ppf(1 - 1 / (trials * math.e))
+    )
+
+
+def probabilistic_sharpe(
+    sharpe: float, benchmark: float, count: int, skew: float, kurtosis: float
+) -> float:
+    """PSR: P(true Sharpe > benchmark) given an observed per-bar Sharpe over *count* returns.
+
+    PSR = Z((SR - SR*) sqrt(T - 1) / sqrt(1 - skew SR + (kurtosis - 1) / 4 SR^2)).
+    """
+    denominator = 1 - skew * sharpe + (kurtosis - 1) / 4 * sharpe**2
+    if count < 2 or denominator <= 0:
+        return float("nan")
+    return float(norm.cdf((sharpe - benchmark) * math.sqrt(count - 1) / math.sqrt(denominator)))
+
+
+@dataclass(frozen=True)
+class DeflatedSharpe:
+    dsr: float
+    sharpe: float
+    expected_max_sharpe: float
+    trials: int
+
+
+def deflated_sharpe(best: ReturnStats, all_sharpes: Sequence[float]) -> DeflatedSharpe | None:
+    """The DSR of the best trial: its PSR against the Sharpe expected from luck alone."""
+    sharpes = [s for s in all_sharpes if s is not None and math.isfinite(s)]
+    if best.sharpe is None or best.skew is None or best.kurtosis is None or len(sharpes) < 2:
+        return None
+    benchmark = expected_max_sharpe(float(np.var(sharpes, ddof=1)), len(sharpes))
+    dsr = probabilistic_sharpe(best.sharpe, benchmark, best.count, best.skew, best.kurtosis)
+    return DeflatedSharpe(dsr, best.sharpe, benchmark, len(sharpes))
+
+
+@dataclass(frozen=True)
+class OverfittingProbability:
+    pbo: float
+    logits: tuple[float, ...]
+    combinations: int
+
+
+def probability_of_overfitting(
+    blocks: Sequence[Sequence[tuple[int, float, float]]],
+) -> OverfittingProbability | None:
+    """PBO by CSCV from each trial's block sums (trials x S blocks, S even).
+
+    For every choice of S/2 blocks as in-sample (the rest out-of-sample), take the trial with
+    the best in-sample Sharpe, its relative out-of-sample rank w = rank / (N + 1) and the
+    logit ln(w / (1 - w)); PBO is the share of logits <= 0.
+    """
+    matrix = np.asarray(blocks, dtype=np.float64)  # (N, S, 3)
+    if matrix.ndim != 3 or matrix.shape[0] < 2 or matrix.shape[1] < 2 or matrix.shape[1] % 2:
+        return None
+    trials, splits, _ = matrix.shape
+    chosen = np.array(list(itertools.combinations(range(splits), splits // 2)))
+    masks = np.zeros((len(chosen), splits))  # (C, S): 1 where the block is in-sample
+    masks[np.arange(len(chosen))[:, None], chosen] = 1.0
+    flat = matrix.transpose(1, 0, 2).reshape(splits, trials * 3)  # (S, N*3)
+    logits = np.empty(len(masks))
+    chunk = max(1, 2_000_000 // (trials * 3))  # bound the (chunk, N, 3) temporaries
+    for start in range(0, len(masks), chunk):
+        inside = masks[start : start + chunk]
+        in_sample = _sharpe_of((inside @ flat).reshape(-1, trials, 3))
+        out_sample = _sharpe_of(((1.0 - inside) @ flat).reshape(-1, trials, 3))
+        best = np.argmax(in_sample, axis=1)
+        best_oos = out_sample[np.arange(len(inside)), best][:, None]
+        rank = 1 + np.sum(out_sample < best_oos, axis=1)  # 1 = worst out-of-sample
+        omega = rank / (trials + 1)
+        logits[start : start + chunk] = np.log(omega / (1 - omega))
+    return OverfittingProbability(float(np.mean(logits <= 0)), tuple(logits.tolist()), len(logits))
+
+
+def _sharpe_of(sums: np.ndarray) -> np.ndarray:
+    """Sharpe (mean / sample std) from (..., 3) arrays of (count, sum, sum of squares)."""
+    count, total, squares = sums[..., 0], sums[..., 1], sums[..., 2]
+    mean = total / count
+    variance = (squares - count * mean**2) / (count - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe = mean / np.sqrt(variance)
+    return np.where(np.isfinite(sharpe), sharpe, -np.inf)
