@@ -27,7 +27,7 @@ class SignalStrategy(bt.Strategy):
                 self.buy(size=stake - size)
 
     def go_short(self) -> None:
-        """Be short the sizer's stake (flat if ``long_only``); a long is closed by the same order."""
+        """Be short the stake (flat if ``long_only``); a long is closed by the same order."""
         if self.p.long_only:
             self.go_flat()
             return

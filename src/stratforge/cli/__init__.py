@@ -186,16 +186,9 @@ def run(
                 source_args["on_bad_rows"] = on_bad_rows
             spec = RunSpec.model_validate(
                 {
-                    "data": {
-                        "source": data,
-                        "args": source_args,
-                        "symbol": symbol,
-                        "start": start,
-                        "end": end,
-                        "root": root,
-                        "roll": _roll_spec(roll, roll_param) if root else None,
-                        "adjust": adjust,
-                    },
+                    "data": data_spec(
+                        data, source_args, symbol, start, end, root, roll, roll_param, adjust
+                    ),
                     "strategy": {"name": strategy, "params": parse_assignments(param, "--param")},
                     "sizer": (
                         {"name": sizer, "params": parse_assignments(sizer_param, "--sizer-param")}
@@ -223,6 +216,30 @@ def run(
     print_summary(result)
     if out_file is not None:
         out.print(f"result written to {out_file}")
+
+
+def data_spec(
+    source: str,
+    args: dict[str, Any],
+    symbol: str | None,
+    start: str | None,
+    end: str | None,
+    root: str | None,
+    roll: str | None,
+    roll_param: list[str] | None,
+    adjust: str,
+) -> dict[str, Any]:
+    """The ``data`` part of a RunSpec from command-line options."""
+    return {
+        "source": source,
+        "args": args,
+        "symbol": symbol,
+        "start": start,
+        "end": end,
+        "root": root,
+        "roll": _roll_spec(roll, roll_param) if root else None,
+        "adjust": adjust,
+    }
 
 
 def _roll_spec(name: str | None, params: list[str] | None) -> dict[str, Any] | None:
@@ -570,3 +587,7 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+# Commands defined in submodules register themselves on `app` when imported.
+from stratforge.cli import optimize as _optimize_commands  # noqa: E402, F401

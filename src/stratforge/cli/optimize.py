@@ -1,0 +1,358 @@
+"""``stratforge optimize`` and ``stratforge walkforward``: searches with a live progress bar."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from stratforge.cli import (
+    _plugins,
+    _settings,
+    app,
+    data_spec,
+    err,
+    out,
+    parse_assignments,
+    user_errors,
+)
+from stratforge.core.errors import SpecError
+from stratforge.core.executors import make_executor
+from stratforge.core.optimize import OptimizeSpec, SearchResult, optimize, trial_table
+from stratforge.core.space import grid_size, parse_dimension
+from stratforge.core.spec import RunSpec
+from stratforge.core.trials import Trial
+from stratforge.core.walkforward import WalkForwardResult, WalkForwardSpec, walk_forward
+
+SpecFile = Annotated[
+    Path | None, typer.Option("--spec", help="Base RunSpec (JSON file) instead of the options.")
+]
+
+
+def parse_space(pairs: list[str] | None) -> dict[str, Any]:
+    """``name=SPACE`` options as dimensions: ``5:50:5``, ``0.5:2:0.5``, ``log:1:100:5``, ``a,b``."""
+    space = {}
+    for name, text in parse_assignments(pairs, "--param").items():
+        try:
+            space[name] = parse_dimension(text).model_dump()
+        except ValueError as exc:
+            raise SpecError(f"--param {name}", str(exc).splitlines()[0]) from None
+    if not space:
+        raise SpecError(
+            "--param", "give at least one parameter to search, e.g. --param fast=5:50:5"
+        )
+    return space
+
+
+def base_spec(
+    spec_file: Path | None,
+    strategy: str,
+    fixed: list[str] | None,
+    data: str,
+    data_arg: list[str] | None,
+    root: str | None,
+    roll: str | None,
+    adjust: str,
+    start: str | None,
+    end: str | None,
+    cash: float,
+    seed: int,
+) -> dict[str, Any]:
+    if spec_file is not None:
+        return json.loads(RunSpec.model_validate_json(spec_file.read_text()).model_dump_json())
+    source_args: dict[str, Any] = parse_assignments(data_arg, "--data-arg")
+    return {
+        "data": data_spec(data, source_args, None, start, end, root, roll, None, adjust),
+        "strategy": {"name": strategy, "params": parse_assignments(fixed, "--fixed")},
+        "cash": cash,
+        "seed": seed,
+    }
+
+
+def search_spec(options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "base": base_spec(
+            options["spec_file"],
+            options["strategy"],
+            options["fixed"],
+            options["data"],
+            options["data_arg"],
+            options["root"],
+            options["roll"],
+            options["adjust"],
+            options["start"],
+            options["end"],
+            options["cash"],
+            options["seed"],
+        ),
+        "space": parse_space(options["param"]),
+        "method": {
+            "name": options["method"],
+            "params": parse_assignments(options["method_param"], "--method-param"),
+        },
+        "metric": options["metric"],
+        "maximize": options["maximize"],
+        "constraints": options["constraint"] or [],
+        "trials": options["trials"],
+        "seed": options["seed"],
+        "executor": options["executor"],
+        "workers": options["workers"],
+    }
+
+
+class TrialProgress:
+    """A rich progress bar fed by the search's trial callback."""
+
+    def __init__(self, total: int | None, metric: str) -> None:
+        self.metric = metric
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("failed {task.fields[failed]}"),
+            TextColumn("best {task.fields[best]}"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        )
+        self.task = self.bar.add_task("trials", total=total, failed=0, best="-")
+
+    def __call__(self, trial: Trial, progress: Any) -> None:
+        if trial.status == "pruned":  # never runs: the bar's total shrinks instead
+            total = self.bar.tasks[0].total
+            if total:
+                self.bar.update(self.task, total=total - 1)
+            return
+        best = progress.best.objective if progress.best else None
+        self.bar.update(
+            self.task,
+            completed=progress.done,
+            failed=progress.failed,
+            best="-" if best is None else f"{self.metric}={best:.4g}",
+        )
+
+    def __enter__(self) -> TrialProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)  # type: ignore[arg-type]
+
+
+def export_trials(result: SearchResult, path: Path) -> None:
+    rows = trial_table(result.trials)
+    if path.suffix.lower() == ".json":
+        path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        return
+    if path.suffix.lower() != ".csv":
+        raise SpecError("--out", f"unsupported suffix {path.suffix!r}; use .csv or .json")
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def print_top(result: SearchResult, n: int, maximize: bool, metric: str) -> None:
+    top = result.top(n, maximize)
+    names = list(top[0].params) if top else []
+    table = Table(title=f"Top {len(top)} of {result.completed} trials by {metric}")
+    for column in ("#", *names, metric, "total return", "max drawdown", "trades"):
+        table.add_column(column, justify="right")
+    for trial in top:
+        metrics = trial.metrics or {}
+        table.add_row(
+            str(trial.number),
+            *(str(trial.params[n]) for n in names),
+            f"{trial.objective:.4g}",
+            f"{metrics.get('total_return', 0):.2%}",
+            f"{metrics.get('max_drawdown', 0):.2%}",
+            str(metrics.get("trades", "")),
+        )
+    out.print(table)
+    summary = f"completed {result.completed}, failed {result.failed}, pruned {result.pruned}"
+    summary += f" in {result.wall_time_seconds:.1f} s" + (
+        " (cancelled)" if result.cancelled else ""
+    )
+    out.print(summary)
+    if result.deflated_sharpe:
+        dsr = result.deflated_sharpe
+        out.print(
+            f"deflated Sharpe ratio of the best trial: {dsr['dsr']:.3f} "
+            f"(given {dsr['trials']} trials)"
+        )
+    if result.pbo:
+        out.print(
+            f"probability of backtest overfitting (CSCV, {result.pbo['blocks']} blocks): "
+            f"{result.pbo['pbo']:.2%}"
+        )
+    failed = [t for t in result.trials if t.status == "failed"][:3]
+    for trial in failed:
+        out.print(f"failed #{trial.number} {trial.params}: {trial.error}", soft_wrap=True)
+
+
+def _executor(name: str, workers: int | None, ray_address: str | None) -> Any:
+    if name not in ("serial", "ray"):
+        raise SpecError("--executor", f"expected serial or ray, got {name!r}")
+    address = ray_address or _settings().ray_address
+    return make_executor(name, workers=workers, address=address)
+
+
+@app.command("optimize")
+def optimize_command(
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="Parameter to search: fast=5:50:5, x=0.5:2:0.5, x=log:1:100:5, mode=a,b,c.",
+        ),
+    ] = None,
+    fixed: Annotated[
+        list[str] | None, typer.Option("--fixed", help="Strategy parameter held fixed name=value.")
+    ] = None,
+    strategy: Annotated[str, typer.Option("--strategy", "-s")] = "sma_cross",
+    data: Annotated[str, typer.Option("--data", "-d")] = "synthetic",
+    data_arg: Annotated[list[str] | None, typer.Option("--data-arg", "-a")] = None,
+    root: Annotated[str | None, typer.Option(help="Futures root.")] = None,
+    roll: Annotated[str | None, typer.Option(help="Futures roll rule.")] = None,
+    adjust: Annotated[str, typer.Option(help="Futures adjustment.")] = "difference",
+    start: Annotated[str | None, typer.Option()] = None,
+    end: Annotated[str | None, typer.Option()] = None,
+    cash: Annotated[float, typer.Option()] = 100_000.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    spec_file: SpecFile = None,
+    method: Annotated[str, typer.Option(help="grid, random, or a plugin's method.")] = "grid",
+    method_param: Annotated[list[str] | None, typer.Option("--method-param")] = None,
+    trials: Annotated[int | None, typer.Option(help="Trial budget.")] = None,
+    metric: Annotated[str, typer.Option(help="Metric to optimise.")] = "sharpe",
+    maximize: Annotated[bool, typer.Option("--maximize/--minimize")] = True,
+    constraint: Annotated[
+        list[str] | None, typer.Option("--constraint", "-c", help='e.g. "fast < slow"')
+    ] = None,
+    executor: Annotated[str, typer.Option(help="serial or ray.")] = "ray",
+    workers: Annotated[int | None, typer.Option(help="Ray workers.")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Address of a running Ray cluster.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Trials in the final table.")] = 10,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Export all trials (.csv or .json).")
+    ] = None,
+) -> None:
+    """Search strategy parameters (grid, random, ...) in parallel on Ray or serially."""
+    with user_errors():
+        spec = OptimizeSpec.model_validate(search_spec(locals()))
+        space_total = grid_size(spec.space) if spec.method.name == "grid" else None
+        total = min(filter(None, [spec.trials, space_total]), default=None)
+        runner = _executor(spec.executor, spec.workers, ray_address)
+        try:
+            with TrialProgress(total, spec.metric) as progress:
+                result = optimize(spec, plugins=_plugins(), executor=runner, on_trial=progress)
+        finally:
+            runner.close()
+        if out_file is not None:
+            export_trials(result, out_file)
+    print_top(result, top, spec.maximize, spec.metric)
+    if out_file is not None:
+        out.print(f"all {len(result.trials)} trials written to {out_file}")
+    if result.cancelled:
+        raise typer.Exit(130)
+
+
+@app.command("walkforward")
+def walkforward_command(
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="As for optimize.")
+    ] = None,
+    train: Annotated[
+        str, typer.Option(help="Train length: bars (500) or a period (2Y, 6M).")
+    ] = "500",
+    test: Annotated[str, typer.Option(help="Test length: bars or a period.")] = "125",
+    step: Annotated[
+        str | None, typer.Option(help="Shift between windows (default: the test length).")
+    ] = None,
+    anchored: Annotated[bool, typer.Option(help="Train from the start every time.")] = False,
+    fixed: Annotated[list[str] | None, typer.Option("--fixed")] = None,
+    strategy: Annotated[str, typer.Option("--strategy", "-s")] = "sma_cross",
+    data: Annotated[str, typer.Option("--data", "-d")] = "synthetic",
+    data_arg: Annotated[list[str] | None, typer.Option("--data-arg", "-a")] = None,
+    root: Annotated[str | None, typer.Option()] = None,
+    roll: Annotated[str | None, typer.Option()] = None,
+    adjust: Annotated[str, typer.Option()] = "difference",
+    start: Annotated[str | None, typer.Option()] = None,
+    end: Annotated[str | None, typer.Option()] = None,
+    cash: Annotated[float, typer.Option()] = 100_000.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    spec_file: SpecFile = None,
+    method: Annotated[str, typer.Option()] = "grid",
+    method_param: Annotated[list[str] | None, typer.Option("--method-param")] = None,
+    trials: Annotated[int | None, typer.Option()] = None,
+    metric: Annotated[str, typer.Option()] = "sharpe",
+    maximize: Annotated[bool, typer.Option("--maximize/--minimize")] = True,
+    constraint: Annotated[list[str] | None, typer.Option("--constraint", "-c")] = None,
+    executor: Annotated[str, typer.Option()] = "ray",
+    workers: Annotated[int | None, typer.Option()] = None,
+    ray_address: Annotated[str | None, typer.Option()] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the result (.json).")
+    ] = None,
+) -> None:
+    """Walk-forward analysis: optimise on each train window, test the best on the next."""
+    with user_errors():
+        options = locals()
+        search = search_spec(options)
+        spec = WalkForwardSpec.model_validate(
+            {"search": search, "train": train, "test": test, "step": step, "anchored": anchored}
+        )
+        runner = _executor(spec.search.executor, spec.search.workers, ray_address)
+        try:
+            result = walk_forward(
+                spec,
+                plugins=_plugins(),
+                executor=runner,
+                on_window=lambda w: err.print(
+                    f"window {w.index + 1}: train {w.train_start[:10]}..{w.train_end[:10]} "
+                    f"best {w.best_params} IS {w.in_sample:.4g} | test "
+                    f"{w.test_start[:10]}..{w.test_end[:10]} OOS {w.out_of_sample:.4g}"
+                    if w.in_sample is not None and w.out_of_sample is not None
+                    else f"window {w.index + 1}: no completed trial",
+                    highlight=False,
+                ),
+            )
+        finally:
+            runner.close()
+        if out_file is not None:
+            out_file.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    print_walkforward(result, spec.search.metric)
+    if out_file is not None:
+        out.print(f"walk-forward result written to {out_file}")
+
+
+def print_walkforward(result: WalkForwardResult, metric: str) -> None:
+    table = Table(title=f"Walk-forward: {len(result.windows)} windows by {metric}")
+    for column in ("#", "train", "test", "best params", "in-sample", "out-of-sample"):
+        table.add_column(column)
+    for w in result.windows:
+        table.add_row(
+            str(w.index + 1),
+            f"{w.train_start[:10]}..{w.train_end[:10]}",
+            f"{w.test_start[:10]}..{w.test_end[:10]}",
+            ", ".join(f"{k}={v}" for k, v in (w.best_params or {}).items()),
+            "-" if w.in_sample is None else f"{w.in_sample:.4g}",
+            "-" if w.out_of_sample is None else f"{w.out_of_sample:.4g}",
+        )
+    out.print(table)
+    efficiency = result.efficiency
+    out.print(
+        "walk-forward efficiency (mean OOS / mean IS): "
+        + ("n/a" if efficiency is None else f"{efficiency:.2f}")
+        + f"; stitched out-of-sample return {result.oos_total_return:.2%}"
+    )
