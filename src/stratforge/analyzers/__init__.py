@@ -13,13 +13,24 @@ _BACKTRADER_ANALYZERS: dict[str, type[bt.Analyzer]] = {
     "trade_stats": bt.analyzers.TradeAnalyzer,
     "returns": bt.analyzers.Returns,
     "sqn": bt.analyzers.SQN,
-    "annual_return": bt.analyzers.AnnualReturn,
     "time_return": bt.analyzers.TimeReturn,
     "vwr": bt.analyzers.VWR,
 }
+
+
+class AnnualReturn(bt.analyzers.TimeReturn):
+    """Return of each calendar year (backtrader's own AnnualReturn needs the Broker observer,
+    which stratforge runs leave out for speed).
+
+    Params:
+        fund: use the fund value (see backtrader's TimeReturn); default: automatic
+    """
+
+    params = (("timeframe", bt.TimeFrame.Years),)
 
 
 @hookimpl
 def register_analyzers(register: Register) -> None:
     for name, analyzer in _BACKTRADER_ANALYZERS.items():
         register(analyzer, name=name)
+    register(AnnualReturn, name="annual_return")

@@ -17,6 +17,7 @@ import pandas as pd
 import pydantic
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stratforge.core.engine import run_backtest
@@ -53,8 +54,7 @@ _USER_ERRORS = (
     DataValidationError,
     PluginLoadError,
     RegistryError,
-    FileNotFoundError,
-    IsADirectoryError,
+    OSError,
     ValueError,
 )
 
@@ -78,7 +78,7 @@ def user_errors() -> Iterator[None]:
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(USAGE_ERROR)
 
 
@@ -158,12 +158,19 @@ def run(
         list[str] | None, typer.Option("--analyzer", help="Analyzer name (repeatable).")
     ] = None,
     cash: Annotated[float, typer.Option(help="Starting cash.")] = 100_000.0,
-    commission: Annotated[float, typer.Option(help="Commission (see --commission-kind).")] = 0.0,
+    commission: Annotated[
+        float | None,
+        typer.Option(help="Commission (see --commission-kind); futures: per contract and side."),
+    ] = None,
     commission_kind: Annotated[
         str, typer.Option(help="percent (fraction of value) or per_unit.")
     ] = "percent",
-    multiplier: Annotated[float, typer.Option(help="Contract multiplier.")] = 1.0,
-    margin: Annotated[float | None, typer.Option(help="Margin per contract.")] = None,
+    multiplier: Annotated[
+        float | None, typer.Option(help="Contract multiplier (not with --root: the spec's).")
+    ] = None,
+    margin: Annotated[
+        float | None, typer.Option(help="Margin per contract (with --root: initial margin).")
+    ] = None,
     slippage: Annotated[float, typer.Option(help="Slippage as a fraction of price.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for anything random.")] = 0,
     spec_file: Annotated[
@@ -184,11 +191,23 @@ def run(
                 data, source_args = "csv", {**source_args, "path": str(csv)}
             if on_bad_rows is not None:
                 source_args["on_bad_rows"] = on_bad_rows
+            data_part = data_spec(
+                data, source_args, symbol, start, end, root, roll, roll_param, adjust
+            )
+            broker_part: dict[str, Any] = {
+                "value": commission or 0.0,
+                "kind": commission_kind,
+                "multiplier": multiplier or 1.0,
+                "margin": margin,
+            }
+            if root is not None:
+                if multiplier is not None:
+                    raise SpecError("--multiplier", "futures use the contract's multiplier")
+                data_part.update({"commission": commission, "margin": margin})
+                broker_part = {"kind": commission_kind}
             spec = RunSpec.model_validate(
                 {
-                    "data": data_spec(
-                        data, source_args, symbol, start, end, root, roll, roll_param, adjust
-                    ),
+                    "data": data_part,
                     "strategy": {"name": strategy, "params": parse_assignments(param, "--param")},
                     "sizer": (
                         {"name": sizer, "params": parse_assignments(sizer_param, "--sizer-param")}
@@ -197,12 +216,7 @@ def run(
                     ),
                     "analyzers": [{"name": a} for a in analyzer or []],
                     "cash": cash,
-                    "commission": {
-                        "value": commission,
-                        "kind": commission_kind,
-                        "multiplier": multiplier,
-                        "margin": margin,
-                    },
+                    "commission": broker_part,
                     "slippage": {"percent": slippage},
                     "seed": seed,
                 }
@@ -230,6 +244,8 @@ def data_spec(
     adjust: str,
 ) -> dict[str, Any]:
     """The ``data`` part of a RunSpec from command-line options."""
+    if root is None and (roll is not None or roll_param or adjust != "difference"):
+        raise SpecError("--roll", "--roll, --roll-param and --adjust need a futures --root")
     return {
         "source": source,
         "args": args,
@@ -265,7 +281,10 @@ def print_summary(result: RunResult) -> None:
     table.add_column("value", justify="right")
     p = result.provenance
     table.add_row("bars", f"{p.data_bars:,} ({p.data_start[:10]} to {p.data_end[:10]})")
+    futures_only = {"rolls", "roll_cost", "peak_margin", "peak_margin_to_equity"}
     for name, value in result.metrics.model_dump(exclude={"bars"}).items():
+        if name in futures_only and value is None:
+            continue
         table.add_row(name.replace("_", " "), _format_metric(name, value))
     table.add_row("wall time", f"{p.wall_time_seconds:.2f} s")
     out.print(table)
@@ -337,8 +356,14 @@ def _format_metric(name: str, value: Any) -> str:
         return "n/a"
     if name in _PERCENT_METRICS:
         return f"{value:.2%}"
+    if name.endswith("_days"):
+        return f"{value:,.0f}"
     if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.3f}"
+        return (
+            f"{value:,.2f}"
+            if abs(value) >= 100 or name.endswith(("_cost", "_margin"))
+            else f"{value:.3f}"
+        )
     return f"{value:,}"
 
 
@@ -366,9 +391,10 @@ def plugins(
             "plugin": entry.plugin,
             "version": entry.plugin_version,
             "params": {
-                p.name: (None if p.required else _jsonable(p.default))
+                p.name: None if p.required else _jsonable(p.default)
                 for p in describe_params(entry.obj)
             },
+            "required": [p.name for p in describe_params(entry.obj) if p.required],
         }
         for registry in kinds.values()
         for entry in registry.entries()
@@ -381,15 +407,11 @@ def plugins(
         table.add_column(column, overflow="fold")
     for row in rows:
         params = ", ".join(
-            f"{k}=<required>" if v is None and _required(row, k) else f"{k}={v!r}"
+            f"{k}=<required>" if k in row["required"] else f"{k}={v!r}"
             for k, v in row["params"].items()
         )
         table.add_row(row["kind"], row["name"], row["plugin"], row["version"] or "-", params)
     out.print(table)
-
-
-def _required(row: dict[str, Any], name: str) -> bool:
-    return row["params"].get(name, "") is None
 
 
 def _jsonable(value: Any) -> Any:
@@ -491,7 +513,9 @@ def futures_build(
     ] = None,
     synthetic_bars: Annotated[
         int | None,
-        typer.Option("--synthetic", help="Instead of files: a synthetic chain of N business days."),
+        typer.Option(
+            "--synthetic", min=2, help="Instead of files: a synthetic chain of N business days."
+        ),
     ] = None,
     pattern: Annotated[str, typer.Option(help="Glob of the contract files.")] = "*",
     contract_column: Annotated[

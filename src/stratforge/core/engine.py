@@ -145,7 +145,16 @@ class PreparedRun:
         random.seed(seed)
         np.random.seed(seed % 2**32)
         cerebro = build_cerebro(resolved, self.markets, self.plugins)
-        return resolved, _run_without_gc_pauses(cerebro)
+        try:
+            return resolved, _run_without_gc_pauses(cerebro)
+        except IndexError as exc:
+            # backtrader fails this way when indicators need more bars than the data has
+            bars = min(len(m.frame) for m in self.markets)
+            raise SpecError(
+                "data",
+                f"{bars} bars are too few for the strategy's indicators to warm up ({exc}); "
+                "use more data or shorter periods",
+            ) from None
 
     def run(self, params: dict[str, Any] | None = None) -> RunResult:
         started = time.perf_counter()
@@ -388,9 +397,13 @@ def _roll_records(broker: bt.BrokerBase) -> list[dict[str, Any]]:
 
 
 def num2iso(days: np.ndarray) -> list[str]:
-    """ISO-8601 strings for backtrader float dates (inverse of ``date2num``), vectorised."""
-    micros = np.round((days - 719163.0) * 86_400_000_000).astype("datetime64[us]")
-    return [s.removesuffix(".000000") for s in np.datetime_as_string(micros, unit="us").tolist()]
+    """ISO-8601 strings for backtrader float dates (inverse of ``date2num``), vectorised.
+
+    A float day count near 740,000 resolves about 10 microseconds, so times are rounded to
+    the millisecond (and shown to the second when whole).
+    """
+    millis = np.round((days - 719163.0) * 86_400_000).astype("datetime64[ms]")
+    return [s.removesuffix(".000") for s in np.datetime_as_string(millis, unit="ms").tolist()]
 
 
 def _records(raw: list[dict[str, Any]], dt_keys: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -21,6 +21,12 @@ def describe_validation_error(exc: Exception) -> str:
     if not details:
         return str(exc)
     first = details[0]
-    where = ".".join(str(part) for part in first.get("loc", ())) or "spec"
+    # unions add the member type to the location (data.DataSpec.start): leave those out
+    parts = [str(p) for p in first.get("loc", ()) if not _is_type_name(str(p))]
+    where = ".".join(parts) or "spec"
     more = f" (+{len(details) - 1} more)" if len(details) > 1 else ""
     return f"{where}: {first.get('msg', 'invalid value')}{more}"
+
+
+def _is_type_name(part: str) -> bool:
+    return "[" in part or (part[:1].isupper() and part.isidentifier())

@@ -35,11 +35,13 @@ class ResolvedData:
     contract: ContractSpec | None = None
     roll: Component | None = None
     fx: Component | None = None
+    contract_entry: Component | None = None
 
     _output: Any = dataclasses.field(default=None, repr=False)
 
     def components(self) -> list[Component]:
-        return [c for c in (self.source, self.roll, self.fx) if c is not None]
+        parts = (self.source, self.roll, self.fx, self.contract_entry)
+        return [c for c in parts if c is not None]
 
     def source_output(self) -> Any:
         """What the data source returned (a frame or a chain), loaded once and reused for
@@ -143,6 +145,7 @@ def resolve_data(
         return resolved
     contract_entry = component(reg.contracts, data.root, {}, f"{where}.root", f"{where}.root")
     resolved.contract = contract_entry.obj
+    resolved.contract_entry = contract_entry
     if _contract_parameter(source.obj) is None:
         futures_sources = [
             n for n in reg.data_sources if _contract_parameter(reg.data_sources.get(n))
@@ -180,7 +183,7 @@ def load_market(resolved: ResolvedData, name: str, window: Window | None = None)
     """The data source's bars cut to the spec's start/end (or *window*); for futures, the
     chain is cut first, then rolled and adjusted."""
     data = resolved.spec
-    start, end = window if window is not None else (data.start, data.end)
+    start, end = window if window is not None else (data.start, _end_of_day(data.end))
     if resolved.contract is None:
         frame = resolved.source_output()
         if start is not None or end is not None:
@@ -193,6 +196,13 @@ def load_market(resolved: ResolvedData, name: str, window: Window | None = None)
     return Market(resolved, name, series.frame, series, fx)
 
 
+def _end_of_day(end: Any) -> Any:
+    """An end given as a date (midnight) includes that whole day's intraday bars."""
+    if end is None or pd.Timestamp(end) != pd.Timestamp(end).normalize():
+        return end
+    return pd.Timestamp(end) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+
+
 def _enough_bars(frame: pd.DataFrame, where: str) -> None:
     if len(frame) < 2:
         raise SpecError(where, "fewer than 2 bars remain after start/end; widen the range")
@@ -202,7 +212,7 @@ def continuous_series(resolved: ResolvedData) -> ContinuousSeries:
     """The rolled and adjusted series of a resolved futures DataSpec."""
     if resolved.contract is None:
         raise SpecError(f"{resolved.field}.root", "set a futures root to build a continuous series")
-    return _continuous(resolved, resolved.spec.start, resolved.spec.end)
+    return _continuous(resolved, resolved.spec.start, _end_of_day(resolved.spec.end))
 
 
 def _continuous(resolved: ResolvedData, start: Any, end: Any) -> ContinuousSeries:

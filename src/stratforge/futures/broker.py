@@ -9,6 +9,7 @@ both legs pay commission and slippage and a ``roll`` event is recorded.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -16,6 +17,8 @@ import backtrader as bt
 
 from stratforge.futures.contracts import ContractSpec
 from stratforge.futures.feed import ExecutionView, RollingFeed
+
+log = logging.getLogger("stratforge.futures")
 
 
 class FuturesCommInfo(bt.CommInfoBase):
@@ -40,7 +43,11 @@ class FuturesCommInfo(bt.CommInfoBase):
         return abs(size) * self.p.commission * self._fx()
 
     def get_margin(self, price: float) -> float:
-        return float(self.p.margin) * self._fx()
+        # Margin is collateral, not profit: convert it at one fixed rate (the first bar's) so
+        # that posting it and getting it back never books FX moves as PnL.
+        line = self.p.fx_line
+        rate = 1.0 if line is None else float(line.array[0]) if len(line.array) else 1.0
+        return float(self.p.margin) * rate
 
     def profitandloss(self, size: float, price: float, newprice: float) -> float:
         return size * (newprice - price) * self.p.mult * self._fx()
@@ -87,13 +94,31 @@ class FuturesBroker(bt.brokers.BackBroker):
     def getposition(self, data: Any) -> bt.Position:
         return super().getposition(self._route(data))
 
-    def buy(self, owner: Any, data: Any, size: float, *args: Any, **kwargs: Any) -> bt.Order:
+    def buy(self, owner: Any, data: Any, size: float, *args: Any, **kwargs: Any) -> bt.Order | None:
+        contracts = self._whole_contracts(data, size)
+        if contracts is None:
+            return None
         data, kwargs = self._translated(owner, data, args, kwargs)
-        return super().buy(owner, data, size, **kwargs)
+        return super().buy(owner, data, contracts, **kwargs)
 
-    def sell(self, owner: Any, data: Any, size: float, *args: Any, **kwargs: Any) -> bt.Order:
+    def sell(
+        self, owner: Any, data: Any, size: float, *args: Any, **kwargs: Any
+    ) -> bt.Order | None:
+        contracts = self._whole_contracts(data, size)
+        if contracts is None:
+            return None
         data, kwargs = self._translated(owner, data, args, kwargs)
-        return super().sell(owner, data, size, **kwargs)
+        return super().sell(owner, data, contracts, **kwargs)
+
+    def _whole_contracts(self, data: Any, size: float) -> float | None:
+        """Futures trade whole contracts: round down; skip (and log) what rounds to zero."""
+        if data not in self.views:
+            return size
+        whole = float(math.floor(abs(size) + 1e-9))
+        if whole == 0:
+            log.warning("%s: order for %.4g contracts rounds down to 0; skipped", data._name, size)
+            return None
+        return whole
 
     _ORDER_ARGS = ("price", "plimit", "exectype", "valid", "tradeid", "oco", "trailamount")
 

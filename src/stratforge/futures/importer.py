@@ -78,9 +78,11 @@ def _read(
     loader_args: dict[str, Any],
 ) -> list[tuple[ContractId, pd.DataFrame]]:
     if contract_column is None:
-        loader = load_parquet if SUFFIXES[file.suffix.lower()] == "parquet" else load_csv
-        frame = loader(file, on_bad_rows=on_bad_rows, **loader_args)
-        return [(contract_from_name(file.name, spec.root), frame)]
+        contract = contract_from_name(file.name, spec.root)
+        if SUFFIXES[file.suffix.lower()] == "parquet":
+            parquet_args = {k: v for k, v in loader_args.items() if k != "date_format"}
+            return [(contract, load_parquet(file, on_bad_rows=on_bad_rows, **parquet_args))]
+        return [(contract, load_csv(file, on_bad_rows=on_bad_rows, **loader_args))]
     raw = pd.read_parquet(file) if file.suffix.lower() in (".parquet", ".pq") else pd.read_csv(file)
     if contract_column not in raw.columns:
         raise ValueError(
@@ -88,7 +90,14 @@ def _read(
         )
     parts = []
     for code, rows in raw.groupby(contract_column, sort=True):
-        contract = ContractId.parse(str(code))
+        try:
+            contract = ContractId.parse(str(code))
+        except ContractCodeError as exc:
+            raise ContractCodeError(f"{file}: {exc}") from None
+        if contract.root != spec.root:
+            raise ValueError(
+                f"{file}: contract {contract} in {contract_column!r} is not {spec.root}"
+            )
         checked = validate_frame(
             rows.drop(columns=[contract_column]),
             origin=f"{file} [{code}]",

@@ -43,12 +43,20 @@ def roll_at_targets(
 ) -> list[RollPoint]:
     """Roll from each contract at the first bar of the next one on or after ``target``,
     and at the latest just after the old contract's last bar."""
+    return _roll_at(chain, lambda contract, _since: target(contract))
+
+
+def _roll_at(
+    chain: ContractChain, target: Callable[[ContractId, pd.Timestamp], pd.Timestamp]
+) -> list[RollPoint]:
+    """``roll_at_targets`` whose target also sees when the held contract's segment began."""
     contracts = chain.contracts()
     rolls: list[RollPoint] = []
     segment_start: pd.Timestamp | None = None
     for current, upcoming in itertools.pairwise(contracts):
         old, new = chain.frames[current], chain.frames[upcoming]
-        when = max(target(current), new.index[0])
+        since = segment_start if segment_start is not None else old.index[0]
+        when = max(target(current, since), new.index[0])
         if segment_start is not None:
             when = max(when, segment_start + pd.Timedelta(microseconds=1))
         at = _first_bar_at_or_after(new, when)
@@ -91,24 +99,23 @@ def first_of_month(chain: ContractChain, /) -> list[RollPoint]:
 
 
 def schedule(chain: ContractChain, /, *, dates: list[str]) -> list[RollPoint]:
-    """Roll on explicit dates: the i-th date moves from the i-th contract with data to the next.
+    """Roll on explicit dates: on each date, from the contract then held to the next one.
+
+    Dates before the data (or before the window of a backtest) are history and ignored; a
+    contract whose data ends before the next date is rolled when it ends.
 
     Args:
-        dates: roll dates in increasing order (ISO strings), one per contract change
+        dates: roll dates in increasing order, as a JSON list or comma-separated ISO dates
     """
     parsed = [pd.Timestamp(d) for d in dates]
     if any(b <= a for a, b in itertools.pairwise(parsed)):
         raise RollRuleError("schedule dates must be strictly increasing")
-    contracts = chain.contracts()
-    if len(parsed) > len(contracts) - 1:
-        raise RollRuleError(
-            f"{len(parsed)} roll dates but only {len(contracts) - 1} contract changes in the chain"
-        )
-    targets = dict(zip(contracts, parsed, strict=False))
-    far_future = pd.Timestamp("2200-01-01")  # no date: roll only when forced
+    far_future = pd.Timestamp("2200-01-01")  # no date left: roll only when forced
 
-    rolls = roll_at_targets(chain, lambda c: targets.get(c, far_future))
-    return rolls
+    def next_date(_contract: ContractId, since: pd.Timestamp) -> pd.Timestamp:
+        return next((d for d in parsed if d > since), far_future)
+
+    return _roll_at(chain, next_date)
 
 
 def _crossover(chain: ContractChain, column: str, confirm: int) -> list[RollPoint]:

@@ -66,6 +66,7 @@ def describe_params(obj: object) -> list[ParamInfo]:
             )
             for p in inspect.signature(obj).parameters.values()
             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and not _is_injected(hints.get(p.name))
         ]
     return []
 
@@ -86,8 +87,9 @@ def validate_params(obj: object, given: Mapping[str, Any], *, field: str) -> dic
         try:
             values[name] = coerce(raw, info.annotation)
         except (TypeError, ValueError) as exc:
+            example = "" if info.required else f", e.g. {info.default!r}"
             raise ParamError(
-                f"{field}.{name}", f"{exc} (expected {info.type_name()}, e.g. {info.default!r})"
+                f"{field}.{name}", f"{exc} (expected {info.type_name()}{example})"
             ) from None
     missing = [n for n, info in infos.items() if info.required and n not in values]
     if missing:
@@ -115,7 +117,7 @@ def coerce(value: Any, annotation: Any) -> Any:
                 return choice
         raise ValueError(f"{value!r} is not one of {', '.join(repr(c) for c in choices)}")
     if origin in (dict, list, tuple) or annotation in (dict, list, tuple):
-        parsed = json.loads(value) if isinstance(value, str) else value
+        parsed = _parse_container(value, origin or annotation)
         container = origin or annotation
         if not isinstance(parsed, container if container is not tuple else (list, tuple)):
             raise ValueError(f"{value!r} is not a {container.__name__}")
@@ -135,6 +137,18 @@ def coerce(value: Any, annotation: Any) -> Any:
     if isinstance(annotation, type) and isinstance(value, annotation):
         return value
     return _parse_loose(value)
+
+
+def _parse_container(value: Any, container: Any) -> Any:
+    """JSON text, or for lists a plain comma-separated string (``a,b,c``)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        if container in (list, tuple):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        raise ValueError(f"{value!r} is not JSON") from None
 
 
 def _coerce_union(value: Any, options: tuple[Any, ...]) -> Any:
