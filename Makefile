@@ -5,13 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stratforge-installed
 EXAMPLE := plugins/stratforge-example
+OPTUNA := plugins/stratforge-optuna
 
 .PHONY: run test lint typecheck bench clean
 
-$(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml
+$(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml $(OPTUNA)/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]' -e $(EXAMPLE)
+	@$(BIN)/python -m pip install --quiet -e '.[dev]' -e $(EXAMPLE) -e $(OPTUNA)
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -23,7 +23,14 @@ from stratforge.cli import (
 )
 from stratforge.core.errors import SpecError
 from stratforge.core.executors import make_executor
-from stratforge.core.optimize import OptimizeSpec, SearchResult, optimize, trial_table
+from stratforge.core.optimize import (
+    OptimizeSpec,
+    SearchResult,
+    check_space,
+    make_optimizer,
+    optimize,
+    trial_table,
+)
 from stratforge.core.space import grid_size, parse_dimension
 from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial
@@ -41,7 +48,9 @@ def parse_space(pairs: list[str] | None) -> dict[str, Any]:
         try:
             space[name] = parse_dimension(text).model_dump()
         except ValueError as exc:
-            raise SpecError(f"--param {name}", str(exc).splitlines()[0]) from None
+            errors = getattr(exc, "errors", None)
+            message = errors()[0]["msg"] if callable(errors) else str(exc)
+            raise SpecError(f"--param {name}", message.removeprefix("Value error, ")) from None
     if not space:
         raise SpecError(
             "--param", "give at least one parameter to search, e.g. --param fast=5:50:5"
@@ -250,12 +259,15 @@ def optimize_command(
     """Search strategy parameters (grid, random, ...) in parallel on Ray or serially."""
     with user_errors():
         spec = OptimizeSpec.model_validate(search_spec(locals()))
+        plugins = _plugins()
+        check_space(spec, plugins)
+        make_optimizer(spec, plugins)  # method name and params are checked before any work
         space_total = grid_size(spec.space) if spec.method.name == "grid" else None
         total = min(filter(None, [spec.trials, space_total]), default=None)
         runner = _executor(spec.executor, spec.workers, ray_address)
         try:
             with TrialProgress(total, spec.metric) as progress:
-                result = optimize(spec, plugins=_plugins(), executor=runner, on_trial=progress)
+                result = optimize(spec, plugins=plugins, executor=runner, on_trial=progress)
         finally:
             runner.close()
         if out_file is not None:
@@ -312,6 +324,7 @@ def walkforward_command(
         spec = WalkForwardSpec.model_validate(
             {"search": search, "train": train, "test": test, "step": step, "anchored": anchored}
         )
+        check_space(spec.search, _plugins())
         runner = _executor(spec.search.executor, spec.search.workers, ray_address)
         try:
             result = walk_forward(

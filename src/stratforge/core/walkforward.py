@@ -110,12 +110,13 @@ def _period_windows(
     anchored: bool,
 ) -> list[WindowBounds]:
     windows, k, first = [], 0, index[0]
+    bar = pd.Series(index).diff().median() if len(index) > 1 else pd.Timedelta(0)
     while True:
         shift = first + step * k if k else first
         train_from = first if anchored else shift
         train_until = shift + train  # exclusive
         test_until = train_until + test  # exclusive
-        if test_until > index[-1] + pd.Timedelta(microseconds=1):
+        if test_until > index[-1] + bar:  # the test window would run past the data
             return windows
         a = int(index.searchsorted(train_from, side="left"))
         b = int(index.searchsorted(train_until, side="left")) - 1
