@@ -103,6 +103,7 @@ class Executor(Protocol):
     def capacity(self) -> int: ...
     def cancel(self) -> None: ...
     def stop(self) -> None: ...
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -340,7 +341,7 @@ def optimize(
         return run_search(spec, prepared, chosen, on_trial=on_trial, cancel=cancel)
     finally:
         if own:
-            chosen.close()  # type: ignore[attr-defined]
+            chosen.close()
 
 
 def trial_table(trials: Sequence[Trial]) -> list[dict[str, Any]]:

@@ -36,7 +36,8 @@ def parse_length(value: int | str) -> int | pd.DateOffset:
     match = _PERIOD.match(text)
     if not match:
         raise ValueError(f"{value!r} is neither a number of bars nor a period like 2Y, 6M, 4W, 30D")
-    return pd.DateOffset(**{_UNITS[match[2].upper()]: int(match[1])})
+    unit, count = _UNITS[match[2].upper()], int(match[1])
+    return pd.DateOffset(**{unit: count})  # type: ignore[arg-type]
 
 
 class WalkForwardSpec(BaseModel):
@@ -86,12 +87,14 @@ def layout_windows(
     train_len, test_len = parse_length(train), parse_length(test)
     step_len = parse_length(step) if step is not None else test_len
     if isinstance(train_len, int):
-        return _bar_windows(len(index), train_len, int(test_len), int(step_len), anchored)
+        assert isinstance(test_len, int) and isinstance(step_len, int)
+        return _bar_windows(len(index), train_len, test_len, step_len, anchored)
     return _period_windows(index, train_len, test_len, step_len, anchored)  # type: ignore[arg-type]
 
 
 def _bar_windows(n: int, train: int, test: int, step: int, anchored: bool) -> list[WindowBounds]:
-    windows, k = [], 0
+    windows: list[WindowBounds] = []
+    k = 0
     while True:
         train_end = train - 1 + k * step
         test_end = train_end + test
@@ -109,7 +112,8 @@ def _period_windows(
     step: pd.DateOffset,
     anchored: bool,
 ) -> list[WindowBounds]:
-    windows, k, first = [], 0, index[0]
+    windows: list[WindowBounds] = []
+    k, first = 0, index[0]
     bar = pd.Series(index).diff().median() if len(index) > 1 else pd.Timedelta(0)
     while True:
         shift = first + step * k if k else first
@@ -186,7 +190,7 @@ def walk_forward(
                 on_window(result)
     finally:
         if own:
-            runner.close()  # type: ignore[attr-defined]
+            runner.close()
     pairs = [(w.in_sample, w.out_of_sample) for w in windows if w.in_sample is not None]
     efficiency = None
     if pairs and all(o is not None for _, o in pairs):
