@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import operator
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from stratforge.data.checks import require_finite, require_int
 from stratforge.data.validation import CANONICAL_COLUMNS, DATETIME, INDEX_UNIT
 
 __all__ = ["TRADING_DAYS_PER_YEAR", "generate_synthetic"]
@@ -75,27 +75,6 @@ def generate_synthetic(
     return pd.DataFrame(data, index=index, columns=list(CANONICAL_COLUMNS))
 
 
-def _positive_int(name: str, value: object, minimum: int) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
-    if number < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return number
-
-
-def _finite(name: str, value: float, *, minimum: float | None = None, strict: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and minimum is not None:
-        ok = value > minimum if strict else value >= minimum
-    if not ok:
-        bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
-        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
-
-
 def _check_args(
     bars: int,
     timeframe: str,
@@ -105,22 +84,22 @@ def _check_args(
     drift: float,
     volatility: float,
 ) -> None:
-    _positive_int("bars", bars, 2)
+    require_int("bars", bars, 2)
     if timeframe not in ("days", "minutes"):
         raise ValueError(f"timeframe must be 'days' or 'minutes', got {timeframe!r}")
-    _positive_int("compression", compression, 1)
+    require_int("compression", compression, 1)
     if timeframe == "minutes" and compression > MINUTES_PER_DAY:
         raise ValueError(f"compression must be <= {MINUTES_PER_DAY} for minute bars")
-    _positive_int("seed", seed, 0)
-    _finite("price", price, minimum=0.0, strict=True)
-    _finite("drift", drift)
-    _finite("volatility", volatility, minimum=0.0)
+    require_int("seed", seed, 0)
+    require_finite("price", price, minimum=0.0, strict=True)
+    require_finite("drift", drift)
+    require_finite("volatility", volatility, minimum=0.0)
 
 
 def _check_regime_args(regime_length: int, ratio: float, volume: float) -> None:
-    _positive_int("regime_length", regime_length, 0)
-    _finite("regime_volatility_ratio", ratio, minimum=0.0, strict=True)
-    _finite("volume", volume, minimum=0.0, strict=True)
+    require_int("regime_length", regime_length, 0)
+    require_finite("regime_volatility_ratio", ratio, minimum=0.0, strict=True)
+    require_finite("volume", volume, minimum=0.0, strict=True)
 
 
 def _start(start: str) -> pd.Timestamp:

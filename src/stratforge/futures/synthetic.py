@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import operator
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from stratforge.data.checks import require_finite, require_int
 from stratforge.data.validation import CANONICAL_COLUMNS, DATETIME, INDEX_UNIT
 from stratforge.futures.calendar import BusinessCalendar, rule_calendar
 from stratforge.futures.contracts import ContractId, ContractSpec
@@ -290,16 +290,16 @@ def _check_args(
         raise ValueError(f"end must be after start, got start={start!r}, end={end!r}")
     if timeframe not in ("days", "minutes"):
         raise ValueError(f"timeframe must be 'days' or 'minutes', got {timeframe!r}")
-    _integer("seed", seed, 0)
+    require_int("seed", seed, 0)
     if price is not None:
-        _finite("price", price, positive=True)
-    _finite("volatility", volatility)
+        require_finite("price", price, minimum=0.0, strict=True)
+    require_finite("volatility", volatility)
     if volatility < 0:
         raise ValueError(f"volatility must be >= 0, got {volatility!r}")
-    _finite("carry", carry)
-    _integer("contracts_listed", contracts_listed, 2)
-    _integer("roll_window", roll_window, 1)
-    _finite("volume", volume, positive=True)
+    require_finite("carry", carry)
+    require_int("contracts_listed", contracts_listed, 2)
+    require_int("roll_window", roll_window, 1)
+    require_finite("volume", volume, minimum=0.0, strict=True)
     return first, last
 
 
@@ -311,26 +311,3 @@ def _date(name: str, value: str) -> np.datetime64:
     if stamp is pd.NaT or stamp.tzinfo is not None:
         raise ValueError(f"{name} must be a naive date such as '2020-01-02', got {value!r}")
     return np.datetime64(stamp.date(), "D")
-
-
-def _integer(name: str, value: object, minimum: int) -> None:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
-    if number < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _finite(name: str, value: object, *, positive: bool = False) -> None:
-    ok = (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and (not positive or value > 0)
-    )
-    if not ok:
-        bound = " > 0" if positive else ""
-        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
