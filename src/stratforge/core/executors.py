@@ -15,7 +15,7 @@ from typing import Any
 
 from stratforge.core.engine import PreparedRun, resolve
 from stratforge.core.markets import Market, MarketData
-from stratforge.core.settings import Settings, get_settings
+from stratforge.core.settings import Settings, get_settings, use_settings
 from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial, run_trials
 from stratforge.plugin.manager import Plugins
@@ -66,6 +66,17 @@ _WORKER_CACHE: OrderedDict[str, PreparedRun] = OrderedDict()
 _WORKER_PLUGINS: dict[str, Plugins] = {}
 
 
+def worker_plugins(settings_json: str) -> Plugins:
+    """In a Ray worker: the driver's settings in force, plugins loaded once per settings."""
+    settings = Settings.model_validate_json(settings_json)
+    use_settings(settings)
+    plugins = _WORKER_PLUGINS.get(settings_json)
+    if plugins is None:
+        plugins = Plugins.load(settings)
+        _WORKER_PLUGINS[settings_json] = plugins
+    return plugins
+
+
 def _worker_prepared(spec_json: str, settings_json: str, markets_box: list[Any]) -> PreparedRun:
     """Per worker process: plugins once per settings, data and spec once per reference."""
     import ray
@@ -75,10 +86,7 @@ def _worker_prepared(spec_json: str, settings_json: str, markets_box: list[Any])
     if cached is not None:
         _WORKER_CACHE.move_to_end(key)
         return cached
-    plugins = _WORKER_PLUGINS.get(settings_json)
-    if plugins is None:
-        plugins = Plugins.load(Settings.model_validate_json(settings_json))
-        _WORKER_PLUGINS[settings_json] = plugins
+    plugins = worker_plugins(settings_json)
     resolved = resolve(RunSpec.model_validate_json(spec_json), plugins)
     datas: list[MarketData] = ray.get(markets_box[0])
     markets = [Market.from_data(r, d) for r, d in zip(resolved.datas, datas, strict=True)]
@@ -205,3 +213,45 @@ def make_executor(name: str, *, workers: int | None = None, address: str | None 
     if name == "ray":
         return RayExecutor(workers=workers, address=address)
     raise ValueError(f"unknown executor {name!r}; use serial or ray")
+
+
+def ensure_ray(settings: Settings) -> None:
+    """Connect to the configured cluster, or start a local Ray without the dashboard, once per
+    process (a server keeps it warm for every job)."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "configure_logging": False,
+    }
+    if settings.ray_address:
+        ray.init(address=settings.ray_address, **options)
+        return
+    if settings.ray_temp_dir is not None:
+        os.makedirs(settings.ray_temp_dir, exist_ok=True)
+        options["_temp_dir"] = str(settings.ray_temp_dir)
+    ray.init(num_cpus=os.cpu_count() or 1, **options)
+
+
+def run_backtest_task(spec_json: str, settings_json: str) -> str:
+    """A Ray task: one backtest from its spec, returned as RunResult JSON (never objects)."""
+    from stratforge.core.engine import run_backtest
+
+    plugins = worker_plugins(settings_json)
+    return run_backtest(RunSpec.model_validate_json(spec_json), plugins=plugins).to_json()
+
+
+_REMOTE_BACKTEST: Any = None
+
+
+def submit_backtest(spec_json: str, settings: Settings) -> Any:
+    """Start a backtest on Ray; returns the ObjectRef of its RunResult JSON."""
+    import ray
+
+    global _REMOTE_BACKTEST
+    if _REMOTE_BACKTEST is None:
+        _REMOTE_BACKTEST = ray.remote(num_cpus=1, max_retries=3)(run_backtest_task)
+    return _REMOTE_BACKTEST.remote(spec_json, settings.model_dump_json())

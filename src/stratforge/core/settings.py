@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, field_validator
@@ -46,6 +46,26 @@ class Settings(BaseSettings):
     ray_temp_dir: Path | None = Field(
         default=None, description="Ray's session/socket directory for a local Ray (keep it short)."
     )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database (postgresql+psycopg://...); "
+        "default: a SQLite file in the data directory.",
+    )
+    api_key: str | None = Field(
+        default=None, description="When set, every API endpoint but /health needs this bearer key."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS (comma-separated)."
+    )
+    job_executor: Literal["ray", "serial"] = Field(
+        default="ray", description="Where the server runs jobs: Ray workers, or in-process threads."
+    )
+    max_concurrent_jobs: int = Field(default=2, ge=1, description="Jobs running at once.")
+    max_trials: int = Field(default=20_000, ge=1, description="Largest search the API accepts.")
+    max_upload_mb: float = Field(default=200.0, gt=0, description="Largest dataset upload.")
+    job_attempts: int = Field(
+        default=3, ge=1, description="Starts of a job (after crashes) before it is failed."
+    )
 
     @field_validator("plugins_dirs", mode="before")
     @classmethod
@@ -54,7 +74,7 @@ class Settings(BaseSettings):
             return [Path(p) for p in value.split(os.pathsep) if p]
         return value
 
-    @field_validator("blocked_plugins", mode="before")
+    @field_validator("blocked_plugins", "cors_origins", mode="before")
     @classmethod
     def _split_names(cls, value: object) -> object:
         if isinstance(value, str):
@@ -63,6 +83,28 @@ class Settings(BaseSettings):
 
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process's settings, read once from the environment; tests call ``cache_clear()``."""
+def _from_environment() -> Settings:
     return Settings()
+
+
+_override: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process's settings: those set by ``use_settings`` (the server, a Ray worker, a
+    test), else read once from the environment."""
+    return _override if _override is not None else _from_environment()
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Make *settings* what ``get_settings`` returns in this process (None: the environment)."""
+    global _override
+    _override = settings
+
+
+def _cache_clear() -> None:
+    use_settings(None)
+    _from_environment.cache_clear()
+
+
+get_settings.cache_clear = _cache_clear  # type: ignore[attr-defined]

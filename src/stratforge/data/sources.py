@@ -12,6 +12,7 @@ from typing import Literal
 import pandas as pd
 
 from stratforge.data.loaders import load_csv, load_parquet
+from stratforge.data.stored import stored_dataset_path
 from stratforge.data.synthetic import generate_synthetic
 from stratforge.futures.calendar import add_business_days, rule_calendar
 from stratforge.futures.chain import ContractChain
@@ -21,7 +22,7 @@ from stratforge.futures.synthetic import MINUTE_BARS_PER_DAY, generate_chain
 from stratforge.plugin import hookimpl
 from stratforge.plugin.registry import Register
 
-__all__ = ["contracts_dir", "csv", "parquet", "register_data_sources", "synthetic"]
+__all__ = ["contracts_dir", "csv", "dataset", "parquet", "register_data_sources", "synthetic"]
 
 
 def synthetic(
@@ -211,6 +212,17 @@ def parquet(
     )
 
 
+def dataset(*, id: str) -> pd.DataFrame:
+    """A dataset uploaded to the stratforge server (POST /api/v1/datasets), by its id.
+
+    Args:
+        id: the dataset id, e.g. ds_0123456789abcdef
+    """
+    from stratforge.core.settings import get_settings
+
+    return pd.read_parquet(stored_dataset_path(get_settings().data_dir, id))
+
+
 @hookimpl
 def register_data_sources(register: Register) -> None:
     """Register the built-in sources exactly like a third-party plugin would."""
@@ -218,3 +230,4 @@ def register_data_sources(register: Register) -> None:
     register(csv, name="csv")
     register(parquet, name="parquet")
     register(contracts_dir, name="contracts_dir")
+    register(dataset, name="dataset")

@@ -1,0 +1,77 @@
+"""The REST API: ``create_app(settings)`` builds a FastAPI app whose routers live under
+/api/v1, one module per resource. The app owns the job dispatcher and is the only writer of
+the database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+
+from stratforge import __version__
+from stratforge.api import errors
+from stratforge.api.deps import AppState, require_api_key
+from stratforge.api.dispatcher import Dispatcher
+from stratforge.api.routes import backtests, contracts, datasets, optimizations, plugins, system
+from stratforge.core.settings import Settings, get_settings, use_settings
+from stratforge.plugin.manager import Plugins
+from stratforge.store.blobs import BlobStore
+from stratforge.store.db import make_engine, migrate
+
+log = logging.getLogger("stratforge.api")
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for *settings* (default: from the environment)."""
+    settings = settings or get_settings()
+    use_settings(settings)  # data sources of this process read the same data directory
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings)
+    migrate(engine)
+    loaded = Plugins.load(settings)
+    blobs = BlobStore(settings.data_dir / "results")
+    dispatcher = Dispatcher(settings, engine, loaded, blobs)
+    state = AppState(settings, engine, loaded, blobs, dispatcher)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await dispatcher.start()
+        try:
+            yield
+        finally:
+            await dispatcher.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="stratforge",
+        version=__version__,
+        description="Backtests, optimisations and walk-forward analyses as durable jobs.",
+        lifespan=lifespan,
+    )
+    app.state.stratforge = state
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    errors.install(app)
+    protected = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_api_key)])
+    for module in (backtests, optimizations, plugins, contracts, datasets):
+        protected.include_router(module.router)
+    protected.include_router(optimizations.walkforward_router)
+    protected.include_router(system.router)
+    app.include_router(protected)
+    app.include_router(system.public_router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,69 @@
+"""Dependencies shared by the routes: application state, a DB session, the API key."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from stratforge.api.dispatcher import Dispatcher
+from stratforge.core.settings import Settings
+from stratforge.plugin.manager import Plugins
+from stratforge.store.blobs import BlobStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    plugins: Plugins
+    blobs: BlobStore
+    dispatcher: Dispatcher
+    results: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+
+    def result(self, digest: str) -> dict[str, Any]:
+        """A stored result, parsed; the last few stay in memory for paging through parts."""
+        cached = self.results.get(digest)
+        if cached is None:
+            cached = json.loads(self.blobs.get(digest))
+            self.results[digest] = cached
+            while len(self.results) > 8:
+                self.results.popitem(last=False)
+        return cached
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.stratforge
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    with Session(state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def require_api_key(state: StateDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Every endpoint but /health needs ``Authorization: Bearer <key>`` when a key is set."""
+    expected = state.settings.api_key
+    if not expected:
+        return
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), expected):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or wrong API key: send Authorization: Bearer <STRATFORGE_API_KEY>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -1,0 +1,294 @@
+"""The job dispatcher: claims queued jobs in submission order and runs them off the event
+loop (on Ray, or in threads), up to a concurrency limit. Only this process writes results.
+
+On start-up, jobs a crash left running are queued again (or failed after too many attempts);
+backtests and grid/random searches are deterministic, so a re-run gives the same result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from stratforge.core.engine import run_backtest
+from stratforge.core.executors import RayExecutor, SerialExecutor, ensure_ray, submit_backtest
+from stratforge.core.optimize import OptimizeSpec, Progress, optimize
+from stratforge.core.settings import Settings
+from stratforge.core.spec import RunSpec
+from stratforge.core.trials import Trial
+from stratforge.core.walkforward import WalkForwardSpec, WindowResult, walk_forward
+from stratforge.plugin.manager import Plugins
+from stratforge.store import jobs
+from stratforge.store.blobs import BlobStore
+from stratforge.store.tables import BacktestRun, Optimization
+
+log = logging.getLogger("stratforge.jobs")
+FLUSH_SECONDS = 0.5
+
+
+@dataclass
+class RunningJob:
+    """Handles to stop a job that is running."""
+
+    job_id: str
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    ray_ref: Any = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+        if self.ray_ref is not None:
+            import ray
+
+            ray.cancel(self.ray_ref, force=True)
+
+
+class Dispatcher:
+    def __init__(
+        self, settings: Settings, engine: Engine, plugins: Plugins, blobs: BlobStore
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.plugins = plugins
+        self.blobs = blobs
+        self.running: dict[str, RunningJob] = {}
+        self.ray_state = "not started" if settings.job_executor == "ray" else "not used"
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.max_concurrent_jobs + 1, thread_name_prefix="stratforge-job"
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        requeued, failed = await asyncio.to_thread(self._requeue)
+        if requeued or failed:
+            log.warning("after restart: %d jobs requeued, %d failed", requeued, failed)
+        if self.settings.job_executor == "ray":
+            self._loop.run_in_executor(self._pool, self._start_ray)
+        self._task = asyncio.create_task(self._run_forever(), name="stratforge-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        for handle in list(self.running.values()):
+            handle.cancel_event.set()  # searches stop; their jobs stay 'running' for a restart
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _requeue(self) -> tuple[int, int]:
+        with Session(self.engine) as session:
+            return jobs.requeue_interrupted(session, max_attempts=self.settings.job_attempts)
+
+    def _start_ray(self) -> None:
+        try:
+            self.ray_state = "starting"
+            ensure_ray(self.settings)
+            self.ray_state = "ok"
+        except Exception as exc:  # reported by /health; jobs will fail with the reason
+            self.ray_state = f"error: {exc}"
+            log.exception("Ray could not start")
+
+    def wake(self) -> None:
+        """Look at the queue now (called after a submission)."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def cancel(self, job_id: str) -> None:
+        handle = self.running.get(job_id)
+        if handle is not None:
+            handle.cancel()
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def _run_forever(self) -> None:
+        assert self._wake is not None and self._loop is not None
+        while True:
+            try:
+                while len(self.running) < self.settings.max_concurrent_jobs:
+                    job = await asyncio.to_thread(self._claim)
+                    if job is None:
+                        break
+                    handle = RunningJob(job.id)
+                    self.running[job.id] = handle
+                    future = self._loop.run_in_executor(self._pool, self._execute, job, handle)
+                    future.add_done_callback(lambda _f, jid=job.id: self._finished(jid))
+            except Exception:  # a database hiccup must not kill the dispatcher
+                log.exception("dispatcher error; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    def _claim(self) -> BacktestRun | Optimization | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return jobs.claim_next(session)
+
+    def _finished(self, job_id: str) -> None:
+        self.running.pop(job_id, None)
+        self.wake()
+
+    # -- running one job (in a worker thread) -------------------------------------------
+
+    def _execute(self, job: BacktestRun | Optimization, handle: RunningJob) -> None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                if isinstance(job, BacktestRun):
+                    self._backtest(session, job, handle)
+                elif job.kind == "walkforward":
+                    self._walkforward(session, job, handle)
+                else:
+                    self._optimize(session, job, handle)
+            except Exception as exc:
+                if handle.cancel_event.is_set():
+                    return  # cancelled: the row already says so
+                message = describe_failure(exc, job.spec, self.plugins)
+                log.warning("job %s failed: %s", job.id, message)
+                jobs.finish_job(session, job=job, status="failed", error=message)
+
+    def _backtest(self, session: Session, job: BacktestRun, handle: RunningJob) -> None:
+        spec = RunSpec.model_validate(job.spec)
+        if self.settings.job_executor == "ray":
+            import ray
+
+            ensure_ray(self.settings)
+            handle.ray_ref = submit_backtest(spec.model_dump_json(), self.settings)
+            text = ray.get(handle.ray_ref)
+        else:
+            text = run_backtest(spec, plugins=self.plugins).to_json()
+        digest = self.blobs.put(text)
+        metrics = json.loads(text)["metrics"]
+        jobs.finish_job(session, job=job, status="completed", metrics=metrics, result_blob=digest)
+
+    def _search_executor(self, workers: int | None) -> Any:
+        if self.settings.job_executor == "ray":
+            ensure_ray(self.settings)
+            return RayExecutor(workers=workers, settings=self.settings)
+        return SerialExecutor()
+
+    def _optimize(self, session: Session, job: Optimization, handle: RunningJob) -> None:
+        spec = OptimizeSpec.model_validate(job.spec)
+        jobs.replace_trials(session, optimization_id=job.id)  # one row per trial, even on re-runs
+        writer = TrialWriter(session, job, spec.trials)
+        executor = self._search_executor(spec.workers)
+        result = optimize(
+            spec,
+            plugins=self.plugins,
+            executor=executor,
+            on_trial=writer,
+            cancel=handle.cancel_event,
+        )
+        writer.flush(force=True)
+        if result.cancelled or handle.cancel_event.is_set():
+            return
+        summary = {
+            "completed": result.completed,
+            "failed": result.failed,
+            "pruned": result.pruned,
+            "deflated_sharpe": result.deflated_sharpe,
+            "pbo": result.pbo,
+            "wall_time_seconds": result.wall_time_seconds,
+        }
+        digest = self.blobs.put(result.model_dump_json())
+        best = result.best.model_dump(exclude={"blocks"}) if result.best else None
+        jobs.finish_job(
+            session,
+            job=job,
+            status="completed",
+            best=best,
+            summary=summary,
+            result_blob=digest,
+            trials_done=result.completed + result.failed,
+            trials_failed=result.failed,
+        )
+
+    def _walkforward(self, session: Session, job: Optimization, handle: RunningJob) -> None:
+        spec = WalkForwardSpec.model_validate(job.spec)
+
+        def on_window(window: WindowResult) -> None:
+            jobs.set_progress(
+                session,
+                job=job,
+                progress=min(0.99, (window.index + 1) / max(1, job.trials_total or 1)),
+                message=f"window {window.index + 1} done",
+                trials_done=window.index + 1,
+            )
+
+        result = walk_forward(
+            spec,
+            plugins=self.plugins,
+            executor=self._search_executor(spec.search.workers),
+            on_window=on_window,
+            cancel=handle.cancel_event,
+        )
+        if result.cancelled or handle.cancel_event.is_set():
+            return
+        digest = self.blobs.put(result.model_dump_json())
+        summary = {
+            "windows": len(result.windows),
+            "efficiency": result.efficiency,
+            "oos_total_return": result.oos_total_return,
+        }
+        jobs.finish_job(session, job=job, status="completed", summary=summary, result_blob=digest)
+
+
+class TrialWriter:
+    """Buffers finished trials and writes them (with progress) at most twice a second."""
+
+    def __init__(self, session: Session, job: Optimization, total: int | None) -> None:
+        self.session = session
+        self.job = job
+        self.total = total or job.trials_total
+        self.pending: list[Trial] = []
+        self.progress: Progress | None = None
+        self.last = time.monotonic()
+
+    def __call__(self, trial: Trial, progress: Progress) -> None:
+        self.pending.append(trial)
+        self.progress = progress
+        self.flush()
+
+    def flush(self, force: bool = False) -> None:
+        if not self.pending or (not force and time.monotonic() - self.last < FLUSH_SECONDS):
+            return
+        jobs.add_trials(self.session, optimization_id=self.job.id, trials=self.pending)
+        self.pending = []
+        self.last = time.monotonic()
+        progress = self.progress
+        if progress is None:
+            return
+        done = progress.done
+        fraction = min(0.99, done / self.total) if self.total else 0.0
+        best = progress.best.objective if progress.best else None
+        jobs.set_progress(
+            self.session,
+            job=self.job,
+            progress=fraction,
+            message=f"{done} trials done" + ("" if best is None else f", best {best:.4g}"),
+            trials_done=done,
+            trials_failed=progress.failed,
+        )
+
+
+def describe_failure(exc: BaseException, spec: dict[str, Any], plugins: Plugins) -> str:
+    """The error, unwrapped from Ray, naming the plugin that provided the strategy."""
+    cause = getattr(exc, "cause", None) or exc
+    text = f"{type(cause).__name__}: {cause}".splitlines()[0][:1000]
+    strategy = (spec.get("strategy") or spec.get("base", {}).get("strategy") or {}).get("name")
+    if not strategy and "search" in spec:
+        strategy = spec["search"]["base"]["strategy"]["name"]
+    if strategy and strategy in plugins.registries.strategies:
+        entry = plugins.registries.strategies.entry(strategy)
+        text += f" (strategy {entry.name!r} from plugin {entry.plugin!r})"
+    return text

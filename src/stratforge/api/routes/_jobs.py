@@ -1,0 +1,236 @@
+"""What the three job resources share: submission, paging, state, cancel, delete, events."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+
+from stratforge.api.deps import AppState
+from stratforge.api.schemas import BacktestOut, OptimizationOut, Page
+from stratforge.core.errors import SpecError
+from stratforge.core.spec import RunSpec
+from stratforge.plugin.registry import did_you_mean
+from stratforge.store import jobs
+from stratforge.store.datasets import get_dataset, list_datasets
+from stratforge.store.tables import FINISHED, BacktestRun, Optimization
+
+RESOURCE = {"backtest": "backtests", "optimize": "optimizations", "walkforward": "walkforwards"}
+Job = BacktestRun | Optimization
+
+
+def body_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def kind_of(job: Job) -> str:
+    return "backtest" if isinstance(job, BacktestRun) else job.kind
+
+
+def links(request: Request, job: Job) -> dict[str, str]:
+    base = f"/api/v1/{RESOURCE[kind_of(job)]}/{job.id}"
+    out = {"self": base, "events": f"{base}/events"}
+    if isinstance(job, BacktestRun):
+        out.update({k: f"{base}/{k}" for k in ("trades", "orders", "equity", "rolls", "result")})
+    elif job.kind == "optimize":
+        out.update({"trials": f"{base}/trials", "result": f"{base}/result"})
+    else:
+        out["result"] = f"{base}/result"
+    return out
+
+
+def job_out(request: Request, job: Job) -> BacktestOut | OptimizationOut:
+    common = {
+        "id": job.id,
+        "kind": kind_of(job),
+        "status": job.status,
+        "strategy": job.strategy,
+        "progress": job.progress,
+        "message": job.message,
+        "error": job.error,
+        "attempts": job.attempts,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "spec": job.spec,
+        "links": links(request, job),
+    }
+    if isinstance(job, BacktestRun):
+        return BacktestOut(**common, metrics=job.metrics)
+    return OptimizationOut(
+        **common,
+        trials_done=job.trials_done,
+        trials_failed=job.trials_failed,
+        trials_total=job.trials_total,
+        best=job.best,
+        summary=job.summary,
+    )
+
+
+def check_datasets(session: Session, specs: list[RunSpec], where: str) -> list[str]:
+    """Ids of uploaded datasets the specs read; unknown ids are a 422 with suggestions."""
+    used = []
+    for spec in specs:
+        for i, data in enumerate(spec.datas):
+            if data.source != "dataset":
+                continue
+            dataset_id = str(data.args.get("id", ""))
+            if get_dataset(session, dataset_id=dataset_id) is None:
+                known = [d.id for d in list_datasets(session, limit=1000)]
+                field = f"{where}data" + (f"[{i}]" if isinstance(spec.data, list) else "")
+                raise SpecError(
+                    f"{field}.args.id",
+                    f"unknown dataset {dataset_id!r}; {did_you_mean(dataset_id, known)}",
+                )
+            used.append(dataset_id)
+    return used
+
+
+def submit(
+    *,
+    request: Request,
+    response: Response,
+    state: AppState,
+    session: Session,
+    table: type[Job],
+    payload: dict[str, Any],
+    strategy: str,
+    datasets: list[str],
+    idempotency_key: str | None,
+    kind: str | None = None,
+    total: int | None = None,
+) -> BacktestOut | OptimizationOut:
+    job, created = jobs.create_job(
+        session,
+        table=table,
+        spec=payload,
+        strategy=strategy,
+        body_sha256=body_hash(payload),
+        idempotency_key=idempotency_key,
+        datasets=datasets,
+        kind=kind,
+    )
+    if created and total is not None and isinstance(job, Optimization):
+        job.trials_total = total
+        session.add(job)
+        session.commit()
+    state.dispatcher.wake()
+    out = job_out(request, job)
+    response.status_code = 202
+    response.headers["Location"] = out.links["self"]
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return out
+
+
+def fetch(session: Session, table: type[Job], job_id: str, kind: str | None = None) -> Job:
+    job = jobs.get_job(session, table=table, job_id=job_id)
+    if job is None or (kind is not None and getattr(job, "kind", kind) != kind):
+        raise HTTPException(
+            status_code=404, detail=f"no {RESOURCE[kind or 'backtest'][:-1]} {job_id!r}"
+        )
+    return job
+
+
+def page(
+    request: Request,
+    session: Session,
+    table: type[Job],
+    *,
+    status: str | None,
+    strategy: str | None,
+    limit: int,
+    offset: int,
+    kind: str | None = None,
+) -> Page:
+    rows, total = jobs.list_jobs(
+        session,
+        table=table,
+        status=status,
+        strategy=strategy,
+        kind=kind,
+        limit=limit,
+        offset=offset,
+    )
+    return Page(items=[job_out(request, r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def cancel(
+    request: Request, state: AppState, session: Session, job: Job
+) -> BacktestOut | OptimizationOut:
+    job = jobs.cancel_job(session, job=job)
+    state.dispatcher.cancel(job.id)
+    return job_out(request, job)
+
+
+def remove(state: AppState, session: Session, job: Job) -> Response:
+    digest = job.result_blob
+    jobs.delete_job(session, job=job)
+    if digest and not _blob_used(session, digest):
+        state.blobs.delete(digest)
+    return Response(status_code=204)
+
+
+def _blob_used(session: Session, digest: str) -> bool:
+    from sqlmodel import select
+
+    return any(
+        session.exec(select(table.id).where(table.result_blob == digest)).first()
+        for table in (BacktestRun, Optimization)
+    )
+
+
+def result_of(state: AppState, job: Job) -> dict[str, Any]:
+    if job.status != "completed" or not job.result_blob:
+        raise HTTPException(
+            status_code=409, detail=f"{job.id} is {job.status}; results exist once it completes"
+        )
+    return state.result(job.result_blob)
+
+
+def events(state: AppState, table: type[Job], job_id: str) -> StreamingResponse:
+    """Server-Sent Events: the job's status and progress until it ends."""
+
+    async def stream() -> AsyncIterator[str]:
+        last: dict[str, Any] | None = None
+        while True:
+            snapshot = await asyncio.to_thread(_snapshot, state, table, job_id)
+            if snapshot is None:
+                yield 'event: error\ndata: {"detail": "job deleted"}\n\n'
+                return
+            if snapshot != last:
+                yield f"event: status\ndata: {json.dumps(snapshot, default=str)}\n\n"
+                last = snapshot
+            if snapshot["status"] in FINISHED:
+                yield f"event: end\ndata: {json.dumps(snapshot, default=str)}\n\n"
+                return
+            await asyncio.sleep(0.5)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _snapshot(state: AppState, table: type[Job], job_id: str) -> dict[str, Any] | None:
+    with Session(state.engine) as session:
+        job = session.get(table, job_id)
+        if job is None:
+            return None
+        snapshot = {
+            "id": job.id,
+            "status": job.status,
+            "progress": job.progress,
+            "message": job.message,
+            "error": job.error,
+        }
+        if isinstance(job, Optimization):
+            snapshot["trials_done"] = job.trials_done
+        return snapshot

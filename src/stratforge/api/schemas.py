@@ -1,0 +1,134 @@
+"""Request and response models of the REST API, with the examples shown in /docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+BACKTEST_EXAMPLE = {
+    "data": {"source": "synthetic", "args": {"bars": 1500, "regime_length": 120}},
+    "strategy": {"name": "sma_cross", "params": {"fast": 20, "slow": 60, "long_only": True}},
+    "sizer": {"name": "percent", "params": {"percents": 95}},
+    "analyzers": [{"name": "sharpe"}, {"name": "drawdown"}],
+    "cash": 100000,
+}
+FUTURES_EXAMPLE = {
+    "data": {
+        "source": "synthetic",
+        "root": "ES",
+        "args": {"bars": 750},
+        "roll": {"name": "volume"},
+        "adjust": "difference",
+    },
+    "strategy": {"name": "sma_cross", "params": {"fast": 10, "slow": 40}},
+    "cash": 200000,
+}
+OPTIMIZATION_EXAMPLE = {
+    "base": {"strategy": {"name": "sma_cross"}, "data": {"args": {"bars": 1000}}},
+    "space": {
+        "fast": {"kind": "int", "start": 5, "stop": 30, "step": 5},
+        "slow": {"kind": "int", "start": 40, "stop": 120, "step": 20},
+    },
+    "constraints": ["fast < slow"],
+    "metric": "sharpe",
+    "maximize": True,
+}
+WALKFORWARD_EXAMPLE = {"search": OPTIMIZATION_EXAMPLE, "train": 400, "test": 200}
+
+
+class Links(BaseModel):
+    self: str
+    events: str
+
+
+class JobOut(BaseModel):
+    """The state of a job; ``links`` lead to its events and results."""
+
+    id: str
+    kind: str
+    status: str
+    strategy: str
+    progress: float
+    message: str | None
+    error: str | None
+    attempts: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    spec: dict[str, Any]
+    links: dict[str, str]
+
+
+class BacktestOut(JobOut):
+    metrics: dict[str, Any] | None
+
+
+class OptimizationOut(JobOut):
+    trials_done: int
+    trials_failed: int
+    trials_total: int | None
+    best: dict[str, Any] | None
+    summary: dict[str, Any] | None
+
+
+class Page(BaseModel):
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+
+class TrialOut(BaseModel):
+    number: int
+    status: str
+    params: dict[str, Any]
+    objective: float | None
+    metrics: dict[str, Any] | None
+    error: str | None
+    seconds: float
+
+
+class DatasetOut(BaseModel):
+    id: str
+    name: str
+    filename: str
+    sha256: str
+    format: str
+    rows: int
+    first: dt.datetime | None
+    last: dt.datetime | None
+    size_bytes: int
+    created_at: dt.datetime
+    use_in_spec: dict[str, Any] = Field(description="How a RunSpec reads this dataset.")
+
+
+class ParamSchemaOut(BaseModel):
+    name: str
+    required: bool
+    schema_: dict[str, Any] = Field(alias="schema", serialization_alias="schema")
+
+
+class PluginOut(BaseModel):
+    kind: str
+    name: str
+    aliases: list[str]
+    plugin: str
+    version: str | None
+    description: str | None
+    params_schema: dict[str, Any] = Field(description="JSON Schema of the parameters.")
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    ray: str
+    queue: dict[str, int]
+
+
+class Version(BaseModel):
+    stratforge: str
+    backtrader: str
+    python: str
+    api: str = "v1"

@@ -1,0 +1,247 @@
+"""Store functions for jobs (backtests, optimisations, walk-forwards) and their trials.
+
+All functions take the session first and everything else by keyword; none commits on its
+own behalf except where the docstring says the change must be durable at once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, select
+
+from stratforge.store.tables import FINISHED, BacktestRun, Optimization, TrialRow, utcnow
+
+Job = BacktestRun | Optimization
+J = TypeVar("J", BacktestRun, Optimization)
+PREFIX = {BacktestRun: "bt", Optimization: "op"}
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request body."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"Idempotency-Key already used for {job_id} with a different body")
+
+
+class InvalidTransition(Exception):
+    """A state change that the job's current state does not allow (e.g. cancel a finished run)."""
+
+
+def new_id(table: type[Job]) -> str:
+    return f"{PREFIX[table]}_{uuid.uuid4().hex[:16]}"
+
+
+def create_job(
+    session: Session,
+    *,
+    table: type[J],
+    spec: dict[str, Any],
+    strategy: str,
+    body_sha256: str,
+    idempotency_key: str | None = None,
+    datasets: Sequence[str] = (),
+    kind: str | None = None,
+) -> tuple[J, bool]:
+    """Insert and commit a queued job; with a known key, return the earlier job instead."""
+    if idempotency_key is not None:
+        earlier = session.exec(
+            select(table).where(table.idempotency_key == idempotency_key)
+        ).first()
+        if earlier is not None:
+            if earlier.body_sha256 != body_sha256:
+                raise IdempotencyConflict(earlier.id)
+            return earlier, False
+    fields: dict[str, Any] = {
+        "id": new_id(table),
+        "spec": spec,
+        "strategy": strategy,
+        "body_sha256": body_sha256,
+        "idempotency_key": idempotency_key,
+        "datasets": list(datasets),
+    }
+    if kind is not None:
+        fields["kind"] = kind
+    job = table(**fields)
+    session.add(job)
+    session.commit()
+    return job, True
+
+
+def get_job(session: Session, *, table: type[J], job_id: str) -> J | None:
+    return session.get(table, job_id)
+
+
+def list_jobs(
+    session: Session,
+    *,
+    table: type[J],
+    status: str | None = None,
+    strategy: str | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[J], int]:
+    """A page of jobs, newest first, and the total that match."""
+    query = select(table)
+    if status:
+        query = query.where(table.status == status)
+    if strategy:
+        query = query.where(table.strategy == strategy)
+    if kind and table is Optimization:
+        query = query.where(Optimization.kind == kind)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    page = query.order_by(table.created_at.desc(), table.id.desc()).offset(offset).limit(limit)
+    return list(session.exec(page).all()), int(total)
+
+
+def claim_next(session: Session) -> Job | None:
+    """The oldest queued job of any kind, marked running (committed); None when idle."""
+    candidates = []
+    for table in (BacktestRun, Optimization):
+        row = session.exec(
+            select(table).where(table.status == "queued").order_by(table.created_at, table.id)
+        ).first()
+        if row is not None:
+            candidates.append(row)
+    for job in sorted(candidates, key=lambda j: (j.created_at, j.id)):
+        table = type(job)
+        claimed = session.exec(  # type: ignore[call-overload]
+            update(table)
+            .where(table.id == job.id, table.status == "queued")
+            .values(
+                status="running",
+                started_at=utcnow(),
+                attempts=table.attempts + 1,
+                progress=0.0,
+                message=None,
+            )
+        )
+        session.commit()
+        if claimed.rowcount == 1:
+            session.refresh(job)
+            return job
+    return None
+
+
+def requeue_interrupted(session: Session, *, max_attempts: int) -> tuple[int, int]:
+    """After a crash: jobs left running go back to the queue, or fail once out of attempts."""
+    requeued = failed = 0
+    for table in (BacktestRun, Optimization):
+        for job in session.exec(select(table).where(table.status == "running")).all():
+            if job.attempts >= max_attempts:
+                job.status, job.finished_at = "failed", utcnow()
+                job.error = f"interrupted {job.attempts} times (server restarts); giving up"
+                failed += 1
+            else:
+                job.status, job.message = "queued", "requeued after a server restart"
+                requeued += 1
+            session.add(job)
+    session.commit()
+    return requeued, failed
+
+
+def set_progress(
+    session: Session, *, job: Job, progress: float, message: str | None = None, **fields: Any
+) -> None:
+    table = type(job)
+    values = {"progress": progress, **fields}
+    if message is not None:
+        values["message"] = message
+    session.exec(  # type: ignore[call-overload]
+        update(table).where(table.id == job.id, table.status == "running").values(**values)
+    )
+    session.commit()
+
+
+def finish_job(session: Session, *, job: Job, status: str, **fields: Any) -> bool:
+    """Record the end of a running job; False if it is no longer running (cancelled)."""
+    table = type(job)
+    values = {"status": status, "finished_at": utcnow(), **fields}
+    if status == "completed":
+        values["progress"] = 1.0
+    result = session.exec(  # type: ignore[call-overload]
+        update(table).where(table.id == job.id, table.status == "running").values(**values)
+    )
+    session.commit()
+    return bool(result.rowcount)
+
+
+def cancel_job(session: Session, *, job: Job) -> Job:
+    """Cancel a queued or running job; finished jobs cannot be cancelled."""
+    if job.status in FINISHED:
+        raise InvalidTransition(f"{job.id} is already {job.status}")
+    table = type(job)
+    session.exec(  # type: ignore[call-overload]
+        update(table)
+        .where(table.id == job.id, table.status.in_(("queued", "running")))
+        .values(status="cancelled", finished_at=utcnow(), message="cancelled by request")
+    )
+    session.commit()
+    session.refresh(job)
+    return job
+
+
+def delete_job(session: Session, *, job: Job) -> None:
+    """Delete a job that is not running (cancel it first); its trials go with it."""
+    if job.status == "running":
+        raise InvalidTransition(f"{job.id} is running; cancel it first")
+    if isinstance(job, Optimization):
+        session.exec(delete(TrialRow).where(TrialRow.optimization_id == job.id))  # type: ignore[call-overload]
+    session.delete(job)
+    session.commit()
+
+
+def replace_trials(session: Session, *, optimization_id: str) -> None:
+    """Forget trials of an earlier, interrupted attempt so each trial is stored once."""
+    session.exec(delete(TrialRow).where(TrialRow.optimization_id == optimization_id))  # type: ignore[call-overload]
+    session.commit()
+
+
+def add_trials(session: Session, *, optimization_id: str, trials: Sequence[Any]) -> None:
+    for trial in trials:
+        session.add(
+            TrialRow(
+                optimization_id=optimization_id,
+                number=trial.number,
+                status=trial.status,
+                params=trial.params,
+                objective=trial.objective,
+                metrics=trial.metrics,
+                error=trial.error,
+                seconds=trial.seconds,
+            )
+        )
+    session.commit()
+
+
+def list_trials(session: Session, *, optimization_id: str) -> list[TrialRow]:
+    return list(
+        session.exec(
+            select(TrialRow)
+            .where(TrialRow.optimization_id == optimization_id)
+            .order_by(TrialRow.number)
+        ).all()
+    )
+
+
+def active_dataset_users(session: Session, *, dataset_id: str) -> list[str]:
+    """Ids of queued or running jobs that read the dataset."""
+    users = []
+    for table in (BacktestRun, Optimization):
+        rows = session.exec(select(table).where(table.status.in_(("queued", "running")))).all()
+        users.extend(job.id for job in rows if dataset_id in (job.datasets or []))
+    return users
+
+
+def queue_depth(session: Session) -> dict[str, int]:
+    counts = {}
+    for state in ("queued", "running"):
+        counts[state] = sum(
+            int(session.exec(select(func.count()).where(table.status == state)).one())
+            for table in (BacktestRun, Optimization)
+        )
+    return counts

@@ -1,0 +1,98 @@
+"""Tables. JSON columns hold specs and summaries; whole results live in blobs (see blobs.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import NaiveDatetime
+from sqlalchemy import JSON, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+JOB_STATES = ("queued", "running", "completed", "failed", "cancelled")
+FINISHED = ("completed", "failed", "cancelled")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _json() -> Any:
+    """A nullable JSON column (``sa_type`` so subclasses each get their own column)."""
+    return Field(default=None, sa_type=JSON)
+
+
+class Dataset(SQLModel, table=True):
+    """An uploaded CSV/Parquet file, validated and kept as canonical Parquet by content hash."""
+
+    __tablename__ = "datasets"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    filename: str = Field(max_length=255)
+    sha256: str = Field(index=True, unique=True, max_length=64)
+    format: str = Field(max_length=16)
+    rows: int
+    first: NaiveDatetime | None = Field(default=None, description="First bar (market time).")
+    last: NaiveDatetime | None = Field(default=None, description="Last bar (market time).")
+    size_bytes: int
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class _Job(SQLModel):
+    """What every job row has: identity, lifecycle, idempotency and the datasets it reads."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    status: str = Field(default="queued", index=True, max_length=16)
+    spec: dict[str, Any] = Field(sa_type=JSON, nullable=False)
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+    body_sha256: str | None = Field(default=None, max_length=64)
+    progress: float = 0.0
+    message: str | None = Field(default=None, max_length=500)
+    attempts: int = 0
+    error: str | None = None
+    datasets: list[str] | None = _json()
+    result_blob: str | None = Field(default=None, max_length=64)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, index=True, sa_type=DateTime(timezone=True)
+    )
+    started_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    finished_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class BacktestRun(_Job, table=True):
+    __tablename__ = "backtests"
+
+    strategy: str = Field(index=True, max_length=200)
+    metrics: dict[str, Any] | None = _json()
+
+
+class Optimization(_Job, table=True):
+    """A parameter search (``kind`` optimize) or a walk-forward analysis (``walkforward``)."""
+
+    __tablename__ = "optimizations"
+
+    kind: str = Field(default="optimize", index=True, max_length=16)
+    strategy: str = Field(index=True, max_length=200)
+    trials_done: int = 0
+    trials_failed: int = 0
+    trials_total: int | None = None
+    best: dict[str, Any] | None = _json()
+    summary: dict[str, Any] | None = _json()
+
+
+class TrialRow(SQLModel, table=True):
+    """One finished (or pruned) trial of an optimisation."""
+
+    __tablename__ = "trials"
+    __table_args__ = (UniqueConstraint("optimization_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    optimization_id: str = Field(foreign_key="optimizations.id", index=True, max_length=40)
+    number: int
+    status: str = Field(max_length=16)
+    params: dict[str, Any] = Field(sa_type=JSON, nullable=False)
+    objective: float | None = None
+    metrics: dict[str, Any] | None = _json()
+    error: str | None = None
+    seconds: float = 0.0
