@@ -7,7 +7,7 @@ STAMP := $(VENV)/.stratforge-installed
 EXAMPLE := plugins/stratforge-example
 OPTUNA := plugins/stratforge-optuna
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run demo test lint typecheck bench clean
 
 $(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml $(OPTUNA)/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml $(OPTUNA)/pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/stratforge serve
+
+demo: $(STAMP)
 	$(BIN)/stratforge run --strategy sma_cross --param fast=20 --param slow=60 \
 		--param long_only=true --sizer percent --sizer-param percents=95 \
 		--data-arg bars=2500 --data-arg regime_length=120 --analyzer sharpe --analyzer drawdown

@@ -63,3 +63,41 @@ def write_plugin(tmp_path: Path):
         return directory
 
     return write
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL 15 server for this test process, started and stopped here."""
+    from tests.pg import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Server settings on each database backend, jobs run in-process for speed."""
+    url = None
+    if request.param == "postgresql":
+        from tests.pg import reset
+
+        url = request.getfixturevalue("postgres_url")
+        reset(url)
+    return Settings(
+        data_dir=tmp_path / "server",
+        database_url=url,
+        job_executor="serial",
+        max_concurrent_jobs=1,
+        max_trials=500,
+        max_upload_mb=0.25,
+    )
+
+
+@pytest.fixture
+def client(api_settings: Settings) -> Iterator[object]:
+    from fastapi.testclient import TestClient
+
+    from stratforge.api import create_app
+
+    with TestClient(create_app(api_settings)) as test_client:
+        yield test_client

@@ -75,3 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/docs")
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (used by ``stratforge serve`` for workers/reload)."""
+    return create_app(get_settings())

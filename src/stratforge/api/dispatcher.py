@@ -77,6 +77,8 @@ class Dispatcher:
         requeued, failed = await asyncio.to_thread(self._requeue)
         if requeued or failed:
             log.warning("after restart: %d jobs requeued, %d failed", requeued, failed)
+        if not self.settings.run_jobs:
+            return
         if self.settings.job_executor == "ray":
             self._loop.run_in_executor(self._pool, self._start_ray)
         self._task = asyncio.create_task(self._run_forever(), name="stratforge-dispatcher")

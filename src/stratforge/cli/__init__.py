@@ -613,5 +613,48 @@ def main() -> None:
     app()
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    demo: Annotated[
+        bool, typer.Option(help="Seed a demo dataset and backtest on first start.")
+    ] = True,
+) -> None:
+    """Run the REST API (and its job dispatcher) with uvicorn."""
+    import os
+
+    import uvicorn
+
+    from stratforge.api.demo import seed_demo
+    from stratforge.store.db import make_engine, migrate
+
+    with user_errors():
+        settings = _settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings)
+        migrate(engine)
+        demo_id = seed_demo(settings, engine, _plugins()) if demo else None
+        engine.dispose()
+    base = f"http://{host}:{port}"
+    out.print(f"stratforge API:  {base}/docs   (data in {settings.data_dir})", soft_wrap=True)
+    if demo_id:
+        out.print(f"demo backtest:   {base}/api/v1/backtests/{demo_id}", soft_wrap=True)
+    os.environ["STRATFORGE_DATA_DIR"] = str(settings.data_dir)
+    if settings.plugins_dirs:
+        os.environ["STRATFORGE_PLUGINS_DIR"] = os.pathsep.join(map(str, settings.plugins_dirs))
+    uvicorn.run(
+        "stratforge.api:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level="info",
+    )
+
+
 # Commands defined in submodules register themselves on `app` when imported.
 from stratforge.cli import optimize as _optimize_commands  # noqa: E402, F401

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stratforge.core.components import resolve_component
 from stratforge.core.engine import PreparedRun, prepare
@@ -58,15 +58,19 @@ class OptimizeSpec(BaseModel):
         16, ge=0, description="CSCV blocks for the PBO (even; 0 turns the PBO off)."
     )
 
-    @model_validator(mode="after")
-    def _checks(self) -> OptimizeSpec:
-        if self.metric not in METRICS:
-            raise ValueError(
-                f"metric {self.metric!r} unknown; {did_you_mean(self.metric, METRICS)}"
-            )
-        if self.pbo_blocks % 2:
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, metric: str) -> str:
+        if metric not in METRICS:
+            raise ValueError(f"metric {metric!r} unknown; {did_you_mean(metric, METRICS)}")
+        return metric
+
+    @field_validator("pbo_blocks")
+    @classmethod
+    def _even_blocks(cls, blocks: int) -> int:
+        if blocks % 2:
             raise ValueError("pbo_blocks must be even")
-        return self
+        return blocks
 
 
 class SearchContext(BaseModel):

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
         default="ray", description="Where the server runs jobs: Ray workers, or in-process threads."
     )
     max_concurrent_jobs: int = Field(default=2, ge=1, description="Jobs running at once.")
+    run_jobs: bool = Field(
+        default=True, description="Run queued jobs in this server (false: an API-only process)."
+    )
     max_trials: int = Field(default=20_000, ge=1, description="Largest search the API accepts.")
     max_upload_mb: float = Field(default=200.0, gt=0, description="Largest dataset upload.")
     job_attempts: int = Field(

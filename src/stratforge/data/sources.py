@@ -22,6 +22,8 @@ from stratforge.futures.synthetic import MINUTE_BARS_PER_DAY, generate_chain
 from stratforge.plugin import hookimpl
 from stratforge.plugin.registry import Register
 
+MAX_SYNTHETIC_BARS = 5_000_000
+
 __all__ = ["contracts_dir", "csv", "dataset", "parquet", "register_data_sources", "synthetic"]
 
 
@@ -64,6 +66,8 @@ def synthetic(
         roll_window: Futures: business days before expiry over which volume and open
             interest migrate to the next contract.
     """
+    if bars > MAX_SYNTHETIC_BARS:
+        raise ValueError(f"bars must be at most {MAX_SYNTHETIC_BARS:,}, got {bars:,}")
     if contract is not None:
         return _synthetic_chain(
             contract, bars, timeframe, start, seed, price, volatility, carry, roll_window, volume

@@ -1,0 +1,75 @@
+"""First-start demo content: a synthetic dataset and one finished backtest on it."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from stratforge.core.engine import run_backtest
+from stratforge.core.settings import Settings
+from stratforge.core.spec import RunSpec
+from stratforge.data import generate_synthetic
+from stratforge.plugin.manager import Plugins
+from stratforge.store import jobs
+from stratforge.store.blobs import BlobStore
+from stratforge.store.datasets import save_dataset
+from stratforge.store.tables import BacktestRun, utcnow
+
+DEMO_NAME = "demo: synthetic daily bars"
+
+
+def seed_demo(settings: Settings, engine: Engine, plugins: Plugins) -> str:
+    """Create the demo dataset and backtest unless they exist; returns the backtest id."""
+    with Session(engine, expire_on_commit=False) as session:
+        existing = session.exec(
+            select(BacktestRun).where(BacktestRun.strategy == "sma_cross")
+        ).first()
+        if existing is not None:
+            return existing.id
+        frame = generate_synthetic(bars=2500, seed=7, regime_length=120)
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer)
+        dataset, _ = save_dataset(
+            session,
+            data_dir=settings.data_dir,
+            frame=frame,
+            raw=buffer.getvalue(),
+            name=DEMO_NAME,
+            filename="demo.parquet",
+            format="parquet",
+        )
+        spec = RunSpec.model_validate(
+            {
+                "data": {"source": "dataset", "args": {"id": dataset.id}, "symbol": "DEMO"},
+                "strategy": {
+                    "name": "sma_cross",
+                    "params": {"fast": 20, "slow": 60, "long_only": True},
+                },
+                "sizer": {"name": "percent", "params": {"percents": 95}},
+                "analyzers": [{"name": "sharpe"}, {"name": "drawdown"}, {"name": "trade_stats"}],
+            }
+        )
+        result = run_backtest(spec, plugins=plugins)
+        payload = spec.model_dump(mode="json")
+        job, _ = jobs.create_job(
+            session,
+            table=BacktestRun,
+            spec=payload,
+            strategy="sma_cross",
+            body_sha256="demo",
+            datasets=[dataset.id],
+        )
+        job.status, job.started_at, job.attempts = "running", utcnow(), 1
+        session.add(job)
+        session.commit()
+        digest = BlobStore(settings.data_dir / "results").put(result.to_json())
+        jobs.finish_job(
+            session,
+            job=job,
+            status="completed",
+            metrics=result.metrics.model_dump(),
+            result_blob=digest,
+        )
+        return job.id
