@@ -90,6 +90,13 @@ class TrialOut(BaseModel):
     seconds: float
 
 
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """Timestamps of events are UTC; some databases hand them back without the offset."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
 class DatasetOut(BaseModel):
     id: str
     name: str
@@ -97,8 +104,8 @@ class DatasetOut(BaseModel):
     sha256: str
     format: str
     rows: int
-    first: dt.datetime | None
-    last: dt.datetime | None
+    first: str | None = Field(description="First bar, market time (no offset).")
+    last: str | None = Field(description="Last bar, market time (no offset).")
     size_bytes: int
     created_at: dt.datetime
     use_in_spec: dict[str, Any] = Field(description="How a RunSpec reads this dataset.")

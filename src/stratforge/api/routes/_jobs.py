@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from stratforge.api.deps import AppState
-from stratforge.api.schemas import BacktestOut, OptimizationOut, Page
+from stratforge.api.schemas import BacktestOut, OptimizationOut, Page, aware
 from stratforge.core.errors import SpecError
 from stratforge.core.spec import RunSpec
 from stratforge.plugin.registry import did_you_mean
@@ -55,9 +55,9 @@ def job_out(request: Request, job: Job) -> BacktestOut | OptimizationOut:
         "message": job.message,
         "error": job.error,
         "attempts": job.attempts,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
+        "created_at": aware(job.created_at),
+        "started_at": aware(job.started_at),
+        "finished_at": aware(job.finished_at),
         "spec": job.spec,
         "links": links(request, job),
     }

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
 
 from stratforge.api.deps import SessionDep, StateDep
-from stratforge.api.schemas import DatasetOut
+from stratforge.api.schemas import DatasetOut, aware
 from stratforge.data import validate_file
 from stratforge.store import datasets, jobs
 from stratforge.store.tables import Dataset
@@ -21,10 +21,11 @@ CHUNK = 1 << 20
 
 
 def dataset_out(dataset: Dataset) -> DatasetOut:
-    return DatasetOut(
-        **dataset.model_dump(),
-        use_in_spec={"source": "dataset", "args": {"id": dataset.id}},
-    )
+    fields = dataset.model_dump()
+    fields["first"] = dataset.first.isoformat() if dataset.first else None
+    fields["last"] = dataset.last.isoformat() if dataset.last else None
+    fields["created_at"] = aware(dataset.created_at)
+    return DatasetOut(**fields, use_in_spec={"source": "dataset", "args": {"id": dataset.id}})
 
 
 @router.post("", status_code=201, response_model=DatasetOut)
