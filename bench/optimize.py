@@ -286,6 +286,7 @@ class Measured:
     config: str
     section: str
     seconds: list[float] = field(default_factory=list)
+    foreign: list[float] = field(default_factory=list)  # other processes' CPU s per run
     maxrss: int = 0  # KiB, the largest over the runs
     workers_rss: int = 0  # KiB: optstrategy's largest pool worker; Ray's processes (warm)
 
@@ -294,8 +295,24 @@ class Measured:
         return min(self.seconds)
 
 
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine spent busy so far (all cores, from /proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_child(config: str, data: Path, grid: str, workdir: Path) -> dict[str, Any]:
+    """Run one configuration in a fresh process; also measure other processes' CPU use
+    meanwhile (busy CPU time of the machine minus the child's and its reaped descendants')."""
     temp = Path(tempfile.mkdtemp(prefix="r", dir=workdir))
+    busy, own = busy_cpu_seconds(), children_cpu_seconds()
     env = {**os.environ, "STRATFORGE_RAY_TEMP_DIR": str(temp)}
     command = [sys.executable, __file__, "--child", config, "--data", str(data)]
     command += ["--grid", grid, "--workdir", str(workdir)]
@@ -305,10 +322,11 @@ def run_child(config: str, data: Path, grid: str, workdir: Path) -> dict[str, An
         )
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+    foreign = (busy_cpu_seconds() - busy) - (children_cpu_seconds() - own)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
         raise SystemExit(f"{config} on {grid} failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return json.loads(lines[-1].removeprefix("RESULT "))
+    return {**json.loads(lines[-1].removeprefix("RESULT ")), "foreign_cpu": foreign}
 
 
 def measure(
@@ -336,15 +354,17 @@ def measure(
                     + ", ".join(f"{values.get(k)} vs {reference[k]}" for k in differ[:3])
                 )
             measured.seconds.append(report["seconds"])
+            measured.foreign.append(report["foreign_cpu"])
             measured.maxrss = max(measured.maxrss, report["maxrss"])
             workers = report.get("ray_processes_peak", 0)
             if config.startswith("bt2"):
                 workers = report["children_maxrss"]
             measured.workers_rss = max(measured.workers_rss, workers)
         runs = ", ".join(f"{s:.2f}" for s in measured.seconds)
+        others = ", ".join(f"{s:.1f}" for s in measured.foreign)
         print(
-            f"  {CONFIGS[config]:<34} {measured.best:8.2f} s  (runs: {runs})  "
-            f"driver peak RSS {measured.maxrss / MiB:6.0f} MiB  "
+            f"  {CONFIGS[config]:<34} {measured.best:7.2f} s  (runs: {runs}; other "
+            f"processes' CPU: {others} s)  driver peak RSS {measured.maxrss / MiB:4.0f} MiB  "
             f"[{len(reference or {})} trials, same final values]",
             flush=True,
         )
@@ -399,6 +419,9 @@ def write_inputs(workdir: Path, minutes: bool) -> dict[str, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-minutes", action="store_true", help="no 250,000-bar section")
+    parser.add_argument(
+        "--sections", default="daily,minutes,memory", help="comma-separated subset to run"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per daily configuration")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -406,14 +429,10 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(
-            args.child,
-            args.data,
-            args.grid,
-            args.workdir / "daily.parquet",
-            args.workdir / "plugins",
-        )
+        workdir = args.workdir
+        child(args.child, args.data, args.grid, workdir / "daily.parquet", workdir / "plugins")
         return
+    sections = set(args.sections.split(",")) - ({"minutes"} if args.skip_minutes else set())
 
     import ray
 
@@ -423,40 +442,51 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}",
         flush=True,
     )
+    daily: dict[str, Measured] = {}
+    minutes: dict[str, Measured] = {}
+    memory: dict[str, Measured] = {}
     workdir = Path(tempfile.mkdtemp(prefix="sfopt-", dir="/tmp"))
     try:
-        paths = write_inputs(workdir, minutes=not args.skip_minutes)
+        paths = write_inputs(workdir, minutes="minutes" in sections)
         started = time.perf_counter()
-        print(f"\n2,500 daily bars, 100 trials, best of {args.repeat}:", flush=True)
-        configs = ["bt1", "bt2", "bt2-stats", "serial", "ray-warm", "ray-cold"]
-        daily = measure("daily", configs, paths["daily"], "grid100", workdir, args.repeat)
-        minutes: dict[str, Measured] = {}
-        if not args.skip_minutes:
-            print("\n250,000 one-minute bars, 4 trials (fast 10, 20 x slow 100, 200), 1 run:")
+        if "daily" in sections:
+            print(f"\n2,500 daily bars, 100 trials, best of {args.repeat}:", flush=True)
+            configs = ["bt1", "bt2", "bt2-stats", "serial", "ray-warm", "ray-cold"]
+            daily = measure("daily", configs, paths["daily"], "grid100", workdir, args.repeat)
+        if "minutes" in sections:
+            print(
+                "\n250,000 one-minute bars, 4 trials only (fast 10, 20 x slow 100, 200), 1 run:",
+                flush=True,
+            )
             configs = ["bt2", "serial", "ray-warm", "ray-warm-budget", "ray-cold"]
             minutes = measure("minutes", configs, paths["minutes"], "subset4", workdir, 1)
-        print("\nMemory: 500 daily bars, stratforge Ray cold, 2 workers, 1 run each:")
-        memory = {
-            n: measure("memory", ["ray-cold"], paths["small"], grid, workdir, 1)["ray-cold"]
-            for n, grid in (("100", "grid100"), ("1000", "grid1000"))
-        }
+        if "memory" in sections:
+            print("\nMemory: 500 daily bars, stratforge Ray cold, 2 workers, 1 run each:")
+            for n, grid in (("100", "grid100"), ("1000", "grid1000")):
+                memory[n] = measure("memory", ["ray-cold"], paths["small"], grid, workdir, 1)[
+                    "ray-cold"
+                ]
         elapsed = time.perf_counter() - started
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    table("2,500 daily bars, 100 trials (best of runs; peak RSS: largest of runs)", daily)
+    if daily:
+        table("2,500 daily bars, 100 trials (best of runs; peak RSS: largest of runs)", daily)
     if minutes:
         table("250,000 one-minute bars, 4 trials (1 run)", minutes)
-    ratio = memory["1000"].maxrss / memory["100"].maxrss
-    print(
-        f"\nDriver peak RSS, Ray cold, 500 daily bars: 100 trials {memory['100'].maxrss / MiB:.0f}"
-        f" MiB ({memory['100'].best:.1f} s), 1,000 trials {memory['1000'].maxrss / MiB:.0f} MiB "
-        f"({memory['1000'].best:.1f} s): ratio {ratio:.3f}"
-    )
+    if memory:
+        ratio = memory["1000"].maxrss / memory["100"].maxrss
+        print(
+            f"\nDriver peak RSS, Ray cold, 500 daily bars: 100 trials "
+            f"{memory['100'].maxrss / MiB:.0f} MiB ({memory['100'].best:.1f} s), 1,000 trials "
+            f"{memory['1000'].maxrss / MiB:.0f} MiB ({memory['1000'].best:.1f} s): "
+            f"ratio {ratio:.3f}"
+        )
 
     print("\nTargets:")
-    sections = [("daily", daily)] + ([("minutes", minutes)] if minutes else [])
-    for name, res in sections:
+    for name, res in (("daily", daily), ("minutes", minutes)):
+        if not res:
+            continue
         warm, serial, bt2 = res["ray-warm"].best, res["serial"].best, res["bt2"].best
         check(f"{name}: Ray warm >= 1.8x serial", serial / warm >= 1.8, f"{serial / warm:.2f}x")
         check(
@@ -464,9 +494,11 @@ def main() -> None:
             warm < bt2,
             f"{warm:.2f} s vs {bt2:.2f} s ({bt2 / warm:.2f}x)",
         )
-    bt1, serial = daily["bt1"].best, daily["serial"].best
-    check("daily: serial >= 1.5x optstrategy(1)", bt1 / serial >= 1.5, f"{bt1 / serial:.2f}x")
-    check("memory: 1,000-trial driver peak <= 1.10 x 100-trial", ratio <= 1.10, f"{ratio:.3f}")
+    if daily:
+        bt1, serial = daily["bt1"].best, daily["serial"].best
+        check("daily: serial >= 1.5x optstrategy(1)", bt1 / serial >= 1.5, f"{bt1 / serial:.2f}x")
+    if memory:
+        check("memory: 1,000-trial driver peak <= 1.10 x 100-trial", ratio <= 1.10, f"{ratio:.3f}")
     print(f"\nwhole benchmark {elapsed / 60:.1f} min; load average {os.getloadavg()[0]:.2f}")
 
 

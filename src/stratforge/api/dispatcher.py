@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -126,7 +127,7 @@ class Dispatcher:
                     handle = RunningJob(job.id)
                     self.running[job.id] = handle
                     future = self._loop.run_in_executor(self._pool, self._execute, job, handle)
-                    future.add_done_callback(lambda _f, jid=job.id: self._finished(jid))
+                    future.add_done_callback(functools.partial(self._finished, job.id))
             except Exception:  # a database hiccup must not kill the dispatcher
                 log.exception("dispatcher error; retrying")
             self._wake.clear()
@@ -137,7 +138,7 @@ class Dispatcher:
         with Session(self.engine, expire_on_commit=False) as session:
             return jobs.claim_next(session)
 
-    def _finished(self, job_id: str) -> None:
+    def _finished(self, job_id: str, _future: object = None) -> None:
         self.running.pop(job_id, None)
         self.wake()
 

@@ -8,6 +8,7 @@ it for every later batch; the driver keeps only the returned Trials.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections import OrderedDict, deque
@@ -66,8 +67,22 @@ _WORKER_CACHE: OrderedDict[str, PreparedRun] = OrderedDict()
 _WORKER_PLUGINS: dict[str, Plugins] = {}
 
 
+_NICED = False
+
+
+def _background_priority() -> None:
+    """Ray workers run below the priority of the process that serves requests, so an API on
+    the same machine stays responsive while searches use every core."""
+    global _NICED
+    if not _NICED:
+        with contextlib.suppress(OSError):
+            os.nice(10)
+        _NICED = True
+
+
 def worker_plugins(settings_json: str) -> Plugins:
     """In a Ray worker: the driver's settings in force, plugins loaded once per settings."""
+    _background_priority()
     settings = Settings.model_validate_json(settings_json)
     use_settings(settings)
     plugins = _WORKER_PLUGINS.get(settings_json)

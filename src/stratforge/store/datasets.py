@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from stratforge.data.stored import dataset_id_for, stored_dataset_path
 from stratforge.store.tables import Dataset
@@ -24,7 +24,7 @@ def save_dataset(
 ) -> tuple[Dataset, bool]:
     """Store a validated canonical frame; the same file uploaded again is the same dataset."""
     digest = hashlib.sha256(raw).hexdigest()
-    existing = session.exec(select(Dataset).where(Dataset.sha256 == digest)).first()
+    existing = session.exec(select(Dataset).where(col(Dataset.sha256) == digest)).first()
     if existing is not None:
         return existing, False
     dataset_id = dataset_id_for(digest)
@@ -53,7 +53,7 @@ def get_dataset(session: Session, *, dataset_id: str) -> Dataset | None:
 
 
 def list_datasets(session: Session, *, limit: int = 100, offset: int = 0) -> list[Dataset]:
-    query = select(Dataset).order_by(Dataset.created_at.desc()).offset(offset).limit(limit)
+    query = select(Dataset).order_by(col(Dataset.created_at).desc()).offset(offset).limit(limit)
     return list(session.exec(query).all())
 
 

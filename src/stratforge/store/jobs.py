@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from stratforge.store.tables import FINISHED, BacktestRun, Optimization, TrialRow, utcnow
 
 Job = BacktestRun | Optimization
-J = TypeVar("J", BacktestRun, Optimization)
 PREFIX = {BacktestRun: "bt", Optimization: "op"}
 
 
@@ -38,18 +37,18 @@ def new_id(table: type[Job]) -> str:
 def create_job(
     session: Session,
     *,
-    table: type[J],
+    table: type[Any],
     spec: dict[str, Any],
     strategy: str,
     body_sha256: str,
     idempotency_key: str | None = None,
     datasets: Sequence[str] = (),
     kind: str | None = None,
-) -> tuple[J, bool]:
+) -> tuple[Any, bool]:
     """Insert and commit a queued job; with a known key, return the earlier job instead."""
     if idempotency_key is not None:
         earlier = session.exec(
-            select(table).where(table.idempotency_key == idempotency_key)
+            select(table).where(col(table.idempotency_key) == idempotency_key)
         ).first()
         if earlier is not None:
             if earlier.body_sha256 != body_sha256:
@@ -71,51 +70,57 @@ def create_job(
     return job, True
 
 
-def get_job(session: Session, *, table: type[J], job_id: str) -> J | None:
+def get_job(session: Session, *, table: type[Any], job_id: str) -> Any:
     return session.get(table, job_id)
 
 
 def list_jobs(
     session: Session,
     *,
-    table: type[J],
+    table: type[Any],
     status: str | None = None,
     strategy: str | None = None,
     kind: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[J], int]:
+) -> tuple[list[Any], int]:
     """A page of jobs, newest first, and the total that match."""
     query = select(table)
     if status:
-        query = query.where(table.status == status)
+        query = query.where(col(table.status) == status)
     if strategy:
-        query = query.where(table.strategy == strategy)
+        query = query.where(col(table.strategy) == strategy)
     if kind and table is Optimization:
-        query = query.where(Optimization.kind == kind)
+        query = query.where(col(Optimization.kind) == kind)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    page = query.order_by(table.created_at.desc(), table.id.desc()).offset(offset).limit(limit)
+    page = (
+        query.order_by(col(table.created_at).desc(), col(table.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
     return list(session.exec(page).all()), int(total)
 
 
-def claim_next(session: Session) -> Job | None:
+def claim_next(session: Session) -> Any:
     """The oldest queued job of any kind, marked running (committed); None when idle."""
     candidates = []
     for table in (BacktestRun, Optimization):
         row = session.exec(
-            select(table).where(table.status == "queued").order_by(table.created_at, table.id)
+            select(table)
+            .where(col(table.status) == "queued")
+            .order_by(col(table.created_at), col(table.id))
         ).first()
         if row is not None:
             candidates.append(row)
     for job in sorted(candidates, key=lambda j: (j.created_at, j.id)):
-        table = type(job)
-        claimed = session.exec(  # type: ignore[call-overload]
-            update(table)
-            .where(table.id == job.id, table.status == "queued")
+        kind: Any = type(job)
+        claimed = session.exec(
+            update(kind)
+            .where(col(kind.id) == job.id, col(kind.status) == "queued")
             .values(
                 status="running",
                 started_at=utcnow(),
-                attempts=table.attempts + 1,
+                attempts=col(kind.attempts) + 1,
                 progress=0.0,
                 message=None,
             )
@@ -131,7 +136,7 @@ def requeue_interrupted(session: Session, *, max_attempts: int) -> tuple[int, in
     """After a crash: jobs left running go back to the queue, or fail once out of attempts."""
     requeued = failed = 0
     for table in (BacktestRun, Optimization):
-        for job in session.exec(select(table).where(table.status == "running")).all():
+        for job in session.exec(select(table).where(col(table.status) == "running")).all():
             if job.attempts >= max_attempts:
                 job.status, job.finished_at = "failed", utcnow()
                 job.error = f"interrupted {job.attempts} times (server restarts); giving up"
@@ -151,8 +156,10 @@ def set_progress(
     values = {"progress": progress, **fields}
     if message is not None:
         values["message"] = message
-    session.exec(  # type: ignore[call-overload]
-        update(table).where(table.id == job.id, table.status == "running").values(**values)
+    session.exec(
+        update(table)
+        .where(col(table.id) == job.id, col(table.status) == "running")
+        .values(**values)
     )
     session.commit()
 
@@ -163,8 +170,10 @@ def finish_job(session: Session, *, job: Job, status: str, **fields: Any) -> boo
     values = {"status": status, "finished_at": utcnow(), **fields}
     if status == "completed":
         values["progress"] = 1.0
-    result = session.exec(  # type: ignore[call-overload]
-        update(table).where(table.id == job.id, table.status == "running").values(**values)
+    result = session.exec(
+        update(table)
+        .where(col(table.id) == job.id, col(table.status) == "running")
+        .values(**values)
     )
     session.commit()
     return bool(result.rowcount)
@@ -175,9 +184,9 @@ def cancel_job(session: Session, *, job: Job) -> Job:
     if job.status in FINISHED:
         raise InvalidTransition(f"{job.id} is already {job.status}")
     table = type(job)
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         update(table)
-        .where(table.id == job.id, table.status.in_(("queued", "running")))
+        .where(col(table.id) == job.id, col(table.status).in_(("queued", "running")))
         .values(status="cancelled", finished_at=utcnow(), message="cancelled by request")
     )
     session.commit()
@@ -190,14 +199,14 @@ def delete_job(session: Session, *, job: Job) -> None:
     if job.status == "running":
         raise InvalidTransition(f"{job.id} is running; cancel it first")
     if isinstance(job, Optimization):
-        session.exec(delete(TrialRow).where(TrialRow.optimization_id == job.id))  # type: ignore[call-overload]
+        session.exec(delete(TrialRow).where(col(TrialRow.optimization_id) == job.id))
     session.delete(job)
     session.commit()
 
 
 def replace_trials(session: Session, *, optimization_id: str) -> None:
     """Forget trials of an earlier, interrupted attempt so each trial is stored once."""
-    session.exec(delete(TrialRow).where(TrialRow.optimization_id == optimization_id))  # type: ignore[call-overload]
+    session.exec(delete(TrialRow).where(col(TrialRow.optimization_id) == optimization_id))
     session.commit()
 
 
@@ -222,17 +231,17 @@ def list_trials(session: Session, *, optimization_id: str) -> list[TrialRow]:
     return list(
         session.exec(
             select(TrialRow)
-            .where(TrialRow.optimization_id == optimization_id)
-            .order_by(TrialRow.number)
+            .where(col(TrialRow.optimization_id) == optimization_id)
+            .order_by(col(TrialRow.number))
         ).all()
     )
 
 
 def active_dataset_users(session: Session, *, dataset_id: str) -> list[str]:
     """Ids of queued or running jobs that read the dataset."""
-    users = []
+    users: list[str] = []
     for table in (BacktestRun, Optimization):
-        rows = session.exec(select(table).where(table.status.in_(("queued", "running")))).all()
+        rows = session.exec(select(table).where(col(table.status).in_(("queued", "running")))).all()
         users.extend(job.id for job in rows if dataset_id in (job.datasets or []))
     return users
 
@@ -241,7 +250,7 @@ def queue_depth(session: Session) -> dict[str, int]:
     counts = {}
     for state in ("queued", "running"):
         counts[state] = sum(
-            int(session.exec(select(func.count()).where(table.status == state)).one())
+            int(session.exec(select(func.count()).where(col(table.status) == state)).one())
             for table in (BacktestRun, Optimization)
         )
     return counts

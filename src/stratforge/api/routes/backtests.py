@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from stratforge.api.deps import SessionDep, StateDep
+from stratforge.api.deps import SessionDep, StateDep, quick_session
 from stratforge.api.routes import _jobs
 from stratforge.api.schemas import BACKTEST_EXAMPLE, FUTURES_EXAMPLE, BacktestOut, Page
 from stratforge.core.engine import resolve
@@ -58,24 +58,32 @@ def submit_backtest(
 
 
 @router.get("", response_model=Page)
-def list_backtests(
+async def list_backtests(
     request: Request,
-    session: SessionDep,
+    state: StateDep,
     status: Annotated[
         str | None, Query(pattern="^(queued|running|completed|failed|cancelled)$")
     ] = None,
     strategy: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> Page:
-    return _jobs.page(
-        request, session, BacktestRun, status=status, strategy=strategy, limit=limit, offset=offset
-    )
+) -> Response:
+    with quick_session(state) as session:
+        return _jobs.page(
+            request,
+            session,
+            BacktestRun,
+            status=status,
+            strategy=strategy,
+            limit=limit,
+            offset=offset,
+        )
 
 
 @router.get("/{run_id}", response_model=BacktestOut)
-def get_backtest(request: Request, session: SessionDep, run_id: str) -> Any:
-    return _jobs.job_out(request, _jobs.fetch(session, BacktestRun, run_id))
+async def get_backtest(request: Request, state: StateDep, run_id: str) -> Any:
+    with quick_session(state) as session:
+        return _jobs.as_json(_jobs.job_out(request, _jobs.fetch(session, BacktestRun, run_id)))
 
 
 @router.get("/{run_id}/result")

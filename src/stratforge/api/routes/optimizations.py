@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from stratforge.api.deps import SessionDep, StateDep
+from stratforge.api.deps import SessionDep, StateDep, quick_session
 from stratforge.api.routes import _jobs
 from stratforge.api.routes.backtests import IdempotencyKey
 from stratforge.api.schemas import (
@@ -81,29 +81,32 @@ def submit_optimization(
 
 
 @router.get("", response_model=Page)
-def list_optimizations(
+async def list_optimizations(
     request: Request,
-    session: SessionDep,
+    state: StateDep,
     status: Status = None,
     strategy: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> Page:
-    return _jobs.page(
-        request,
-        session,
-        Optimization,
-        status=status,
-        strategy=strategy,
-        limit=limit,
-        offset=offset,
-        kind="optimize",
-    )
+) -> Response:
+    with quick_session(state) as session:
+        return _jobs.page(
+            request,
+            session,
+            Optimization,
+            status=status,
+            strategy=strategy,
+            limit=limit,
+            offset=offset,
+            kind="optimize",
+        )
 
 
 @router.get("/{job_id}", response_model=OptimizationOut)
-def get_optimization(request: Request, session: SessionDep, job_id: str) -> Any:
-    return _jobs.job_out(request, _jobs.fetch(session, Optimization, job_id, "optimize"))
+async def get_optimization(request: Request, state: StateDep, job_id: str) -> Any:
+    with quick_session(state) as session:
+        job = _jobs.fetch(session, Optimization, job_id, "optimize")
+        return _jobs.as_json(_jobs.job_out(request, job))
 
 
 @router.get("/{job_id}/trials", response_model=list[TrialOut])
@@ -136,12 +139,13 @@ def get_trials(
             ],
         )
 
-    def key(row: Any) -> tuple[bool, float]:
+    def key(row: Any) -> tuple[bool, Any]:
         value = (
             getattr(row, sort) if sort in ("number", "objective") else (row.metrics or {}).get(sort)
         )
-        missing = not isinstance(value, (int, float))
-        return (missing, 0.0 if missing else (-value if descending else value))
+        if not isinstance(value, (int, float)):
+            return (True, 0.0)
+        return (False, -value if descending else value)
 
     rows.sort(key=key)
     return [
@@ -209,29 +213,32 @@ def submit_walkforward(
 
 
 @walkforward_router.get("", response_model=Page)
-def list_walkforwards(
+async def list_walkforwards(
     request: Request,
-    session: SessionDep,
+    state: StateDep,
     status: Status = None,
     strategy: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> Page:
-    return _jobs.page(
-        request,
-        session,
-        Optimization,
-        status=status,
-        strategy=strategy,
-        limit=limit,
-        offset=offset,
-        kind="walkforward",
-    )
+) -> Response:
+    with quick_session(state) as session:
+        return _jobs.page(
+            request,
+            session,
+            Optimization,
+            status=status,
+            strategy=strategy,
+            limit=limit,
+            offset=offset,
+            kind="walkforward",
+        )
 
 
 @walkforward_router.get("/{job_id}", response_model=OptimizationOut)
-def get_walkforward(request: Request, session: SessionDep, job_id: str) -> Any:
-    return _jobs.job_out(request, _jobs.fetch(session, Optimization, job_id, "walkforward"))
+async def get_walkforward(request: Request, state: StateDep, job_id: str) -> Any:
+    with quick_session(state) as session:
+        job = _jobs.fetch(session, Optimization, job_id, "walkforward")
+        return _jobs.as_json(_jobs.job_out(request, job))
 
 
 @walkforward_router.get("/{job_id}/result")
