@@ -393,3 +393,12 @@ def test_parsed_equity_is_a_frame_friendly_shape(client: TestClient) -> None:
     wait_for(client, job["links"]["self"])
     equity = pd.DataFrame(client.get(f"{job['links']['self']}/equity").json())
     assert list(equity.columns) == ["datetime", "value", "cash", "position"]
+
+
+def test_docs_are_served_without_internet(client: TestClient) -> None:
+    html = client.get("/docs").text
+    assert "/static/swagger/swagger-ui-bundle.js" in html and "http" not in html.split("<script")[1]
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    examples = client.get("/openapi.json").json()["paths"]["/api/v1/backtests"]["post"]
+    content = examples["requestBody"]["content"]["application/json"]
+    assert {"stock-like", "futures"} <= set(content["examples"])
