@@ -92,6 +92,14 @@ def test_unknown_ids_are_404(client: TestClient) -> None:
         ),
         ({"strategy": {"name": "sma_cross"}, "cash": -1}, ["body", "cash"], "greater than 0"),
         (
+            {
+                "strategy": {"name": "sma_cross"},
+                "data": {"start": "2020-01-01", "end": "2019-01-01"},
+            },
+            ["body", "data"],
+            "is before start",
+        ),
+        (
             {"strategy": {"name": "sma_cross", "params": {"fast": 30, "slow": 10}}},
             ["body", "strategy", "params"],
             "fast < slow",

@@ -106,8 +106,17 @@ def test_jobs_survive_a_killed_server(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "data"
     bodies = [backtest_body(bars=40_000 + 1000 * i) for i in range(4)]
+    search = {
+        "base": {"strategy": {"name": "sma_cross"}, "data": {"args": {"bars": 2000}}},
+        "space": {
+            "fast": {"kind": "int", "start": 5, "stop": 15, "step": 5},
+            "slow": {"kind": "int", "start": 30, "stop": 60, "step": 30},
+        },
+        "pbo_blocks": 4,
+    }
     with server(data_dir, port) as proc:
         ids = [httpx.post(f"{base}/api/v1/backtests", json=b).json()["id"] for b in bodies]
+        search_id = httpx.post(f"{base}/api/v1/optimizations", json=search).json()["id"]
         deadline = time.monotonic() + 60
         while httpx.get(f"{base}/api/v1/backtests/{ids[0]}").json()["status"] != "running":
             assert time.monotonic() < deadline
@@ -117,6 +126,19 @@ def test_jobs_survive_a_killed_server(tmp_path: Path) -> None:
     with server(data_dir, port):
         states = wait_all(base, ids, timeout=300)
         listing = httpx.get(f"{base}/api/v1/backtests", params={"limit": 100}).json()
+        deadline = time.monotonic() + 120
+        while (opt := httpx.get(f"{base}/api/v1/optimizations/{search_id}").json())[
+            "status"
+        ] not in FINISHED:
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        trials = httpx.get(f"{base}/api/v1/optimizations/{search_id}/trials").json()
+    assert opt["status"] == "completed" and [t["number"] for t in trials] == list(range(6))
+    from stratforge.core.optimize import OptimizeSpec, optimize
+
+    expected_best = optimize(OptimizeSpec.model_validate(search)).best
+    assert opt["best"]["params"] == expected_best.params
+    assert opt["best"]["objective"] == expected_best.objective
     assert listing["total"] == 4  # nothing lost, nothing duplicated
     assert all(states[i]["status"] == "completed" for i in ids)
     assert states[ids[0]]["attempts"] == 2  # the interrupted job ran again

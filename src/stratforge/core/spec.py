@@ -11,6 +11,8 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveFloat,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -56,6 +58,14 @@ class DataSpec(_Strict):
     commission: NonNegativeFloat | None = Field(
         None, description="Commission per contract and side override (futures)."
     )
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: dt.datetime | None, info: ValidationInfo) -> dt.datetime | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise ValueError(f"end ({end:%Y-%m-%d}) is before start ({start:%Y-%m-%d})")
+        return end
 
 
 class CommissionSpec(_Strict):
