@@ -44,6 +44,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -286,7 +287,7 @@ class Measured:
     config: str
     section: str
     seconds: list[float] = field(default_factory=list)
-    foreign: list[float] = field(default_factory=list)  # other processes' CPU s per run
+    other: list[tuple[float, float]] = field(default_factory=list)  # (CPU s, steal s) per run
     maxrss: int = 0  # KiB, the largest over the runs
     workers_rss: int = 0  # KiB: optstrategy's largest pool worker; Ray's processes (warm)
 
@@ -295,38 +296,81 @@ class Measured:
         return min(self.seconds)
 
 
-def busy_cpu_seconds() -> float:
-    """CPU time the whole machine spent busy so far (all cores, from /proc/stat)."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
-        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
-    )
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+def cpu_table() -> dict[int, tuple[int, int]]:
+    """pid -> (CPU ticks used so far, parent pid) of every process."""
+    table: dict[int, tuple[int, int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry)] = (int(fields[11]) + int(fields[12]), int(fields[1]))
+    return table
 
 
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def steal_seconds() -> float:
+    """CPU time the hypervisor took from this VM so far (all cores)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
+class OtherLoad:
+    """CPU time of processes outside this process tree while a child runs (sampled from
+    /proc twice a second) and the VM's steal time: what disturbs a timing on a shared box."""
+
+    def __init__(self) -> None:
+        self.cpu = self.steal = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> OtherLoad:
+        self._steal = steal_seconds()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self.steal = steal_seconds() - self._steal
+
+    def _sample(self) -> None:
+        tick, me = os.sysconf("SC_CLK_TCK"), os.getpid()
+        before = cpu_table()
+        while not self._done.wait(0.5):
+            now = cpu_table()
+            children: dict[int, list[int]] = {}
+            for pid, (_, parent) in now.items():
+                children.setdefault(parent, []).append(pid)
+            mine, stack = {me}, [me]
+            while stack:
+                kids = children.get(stack.pop(), [])
+                mine.update(kids)
+                stack.extend(kids)
+            for pid, (ticks, _) in now.items():
+                if pid not in mine:
+                    self.cpu += (ticks - before.get(pid, (0, 0))[0]) / tick
+            before = now
 
 
 def run_child(config: str, data: Path, grid: str, workdir: Path) -> dict[str, Any]:
-    """Run one configuration in a fresh process; also measure other processes' CPU use
-    meanwhile (busy CPU time of the machine minus the child's and its reaped descendants')."""
+    """Run one configuration in a fresh process, watching what else uses the CPU meanwhile."""
     temp = Path(tempfile.mkdtemp(prefix="r", dir=workdir))
-    busy, own = busy_cpu_seconds(), children_cpu_seconds()
     env = {**os.environ, "STRATFORGE_RAY_TEMP_DIR": str(temp)}
     command = [sys.executable, __file__, "--child", config, "--data", str(data)]
     command += ["--grid", grid, "--workdir", str(workdir)]
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=1800, check=False
-        )
+        with OtherLoad() as other:
+            done = subprocess.run(
+                command, capture_output=True, text=True, env=env, timeout=1800, check=False
+            )
     finally:
         shutil.rmtree(temp, ignore_errors=True)
-    foreign = (busy_cpu_seconds() - busy) - (children_cpu_seconds() - own)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
         raise SystemExit(f"{config} on {grid} failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return {**json.loads(lines[-1].removeprefix("RESULT ")), "foreign_cpu": foreign}
+    report = json.loads(lines[-1].removeprefix("RESULT "))
+    return {**report, "other_cpu": other.cpu, "steal": other.steal}
 
 
 def measure(
@@ -354,17 +398,17 @@ def measure(
                     + ", ".join(f"{values.get(k)} vs {reference[k]}" for k in differ[:3])
                 )
             measured.seconds.append(report["seconds"])
-            measured.foreign.append(report["foreign_cpu"])
+            measured.other.append((report["other_cpu"], report["steal"]))
             measured.maxrss = max(measured.maxrss, report["maxrss"])
             workers = report.get("ray_processes_peak", 0)
             if config.startswith("bt2"):
                 workers = report["children_maxrss"]
             measured.workers_rss = max(measured.workers_rss, workers)
         runs = ", ".join(f"{s:.2f}" for s in measured.seconds)
-        others = ", ".join(f"{s:.1f}" for s in measured.foreign)
+        others = ", ".join(f"{cpu:.1f}/{steal:.1f}" for cpu, steal in measured.other)
         print(
             f"  {CONFIGS[config]:<34} {measured.best:7.2f} s  (runs: {runs}; other "
-            f"processes' CPU: {others} s)  driver peak RSS {measured.maxrss / MiB:4.0f} MiB  "
+            f"processes' CPU/steal: {others} s)  driver peak RSS {measured.maxrss / MiB:4.0f} MiB  "
             f"[{len(reference or {})} trials, same final values]",
             flush=True,
         )

@@ -27,7 +27,7 @@ from stratforge.core.overfitting import (
     probability_of_overfitting,
 )
 from stratforge.core.results import Metrics
-from stratforge.core.space import Constraint, ConstraintError, Dimension
+from stratforge.core.space import Constraint, ConstraintError, Dimension, grid_size
 from stratforge.core.spec import ComponentSpec, RunSpec
 from stratforge.core.trials import Trial
 from stratforge.plugin.manager import Plugins
@@ -248,10 +248,11 @@ def run_search(
 
 
 def _batch_size(spec: OptimizeSpec, executor: Executor) -> int:
-    """Enough trials per task that scheduling is noise, few enough to balance the workers."""
-    if spec.executor == "serial":
+    """Enough trials per task that scheduling is noise, few enough to balance the workers:
+    about four batches per worker over the whole search."""
+    if executor.capacity() == 1:
         return 1
-    expected = spec.trials or 100
+    expected = spec.trials or (grid_size(spec.space) if spec.method.name == "grid" else 100)
     return max(1, math.ceil(expected / (executor.capacity() * 4)))
 
 
