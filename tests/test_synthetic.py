@@ -126,7 +126,13 @@ def test_zero_volatility_is_a_smooth_drift() -> None:
 
 
 def test_source_signatures_are_keyword_only_and_documented() -> None:
-    for func in (sources.synthetic, sources.csv, sources.parquet, sources.contracts_dir):
+    for func in (
+        sources.synthetic,
+        sources.csv,
+        sources.parquet,
+        sources.contracts_dir,
+        sources.dataset,
+    ):
         params = [
             p for p in inspect.signature(func).parameters.values() if p.name != "contract"
         ]  # `contract` is injected by the engine for futures, not a user parameter
@@ -157,6 +163,7 @@ def test_source_hook_registers_the_builtin_sources() -> None:
         "csv": sources.csv,
         "parquet": sources.parquet,
         "contracts_dir": sources.contracts_dir,
+        "dataset": sources.dataset,
     }
     pd.testing.assert_frame_equal(
         sources.synthetic(bars=20, seed=1), generate_synthetic(bars=20, seed=1)
