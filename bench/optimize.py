@@ -22,13 +22,15 @@ configuration must end every trial at the same account value. stratforge reads t
 through a bench plugin source (``bench_frame``: a Parquet file written here), loaded by the
 driver and by the Ray workers through ``Settings(plugins_dirs=...)``.
 
-Memory: the driver's peak RSS (VmHWM; see ``vm_hwm_kib``) of a 1,000-trial grid (fast 1..50 x slow
-20..210 step 10) against the 100-trial grid, both on Ray (cold, 2 workers) over 500 daily bars.
-Prints a table (wall time, speed-up against serial and against optstrategy(2), peak RSS) and
-whether each target is met.
+Memory: the driver's peak RSS (VmHWM, see ``vm_hwm_kib``) of a 1,000-trial grid (fast 1..50
+x slow 20..210 step 10) against the 100-trial grid, both on Ray (cold, 2 workers), 500 daily
+bars. Prints each run with the CPU time other processes used meanwhile and the VM's steal time
+(the machine may be shared), then a table (wall time, speed-up against serial and against
+optstrategy(2), peak RSS) and whether each target is met.
 
-    .venv/bin/python bench/optimize.py                  # about 12 minutes on 2 cores
-    .venv/bin/python bench/optimize.py --skip-minutes   # daily grid and memory, about 5
+    .venv/bin/python bench/optimize.py                  # about 11 minutes on 2 cores
+    .venv/bin/python bench/optimize.py --skip-minutes   # daily grid and memory, about 7
+    .venv/bin/python bench/optimize.py --sections minutes --minute-repeat 3
 """
 
 from __future__ import annotations
@@ -119,7 +121,6 @@ CONFIGS = {
     "bt2-stats": "optstrategy(maxcpus=2), observers",
     "serial": "stratforge serial",
     "ray-warm": "stratforge Ray warm",
-    "ray-warm-budget": "stratforge Ray warm, trials=4",
     "ray-cold": "stratforge Ray cold",
 }
 
@@ -234,7 +235,7 @@ def child(config: str, data: Path, grid_name: str, warm_data: Path, plugins_dir:
             started = time.perf_counter()
             result = optimize(search_spec(data, grid, "serial"), plugins=plugins)
             seconds = time.perf_counter() - started
-        elif config.startswith("ray-warm"):
+        elif config == "ray-warm":
             import ray
 
             ray.init(
@@ -248,8 +249,7 @@ def child(config: str, data: Path, grid_name: str, warm_data: Path, plugins_dir:
             runner = RayExecutor(workers=2, settings=settings)
             forge_values(optimize(warmup, plugins=plugins, executor=runner))
             runner.close()
-            trials = len(values_of(grid["fast"])) * len(values_of(grid["slow"]))
-            spec = search_spec(data, grid, "ray", trials if config.endswith("budget") else None)
+            spec = search_spec(data, grid, "ray")
             gc.collect()
             started = time.perf_counter()
             runner = RayExecutor(workers=2, settings=settings)
@@ -467,6 +467,9 @@ def main() -> None:
         "--sections", default="daily,minutes,memory", help="comma-separated subset to run"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per daily configuration")
+    parser.add_argument(
+        "--minute-repeat", type=int, default=1, help="runs per one-minute configuration"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--grid", help=argparse.SUPPRESS)
@@ -499,11 +502,14 @@ def main() -> None:
             daily = measure("daily", configs, paths["daily"], "grid100", workdir, args.repeat)
         if "minutes" in sections:
             print(
-                "\n250,000 one-minute bars, 4 trials only (fast 10, 20 x slow 100, 200), 1 run:",
+                "\n250,000 one-minute bars, 4 trials only (fast 10, 20 x slow 100, 200), "
+                f"best of {args.minute_repeat}:",
                 flush=True,
             )
-            configs = ["bt2", "serial", "ray-warm", "ray-warm-budget", "ray-cold"]
-            minutes = measure("minutes", configs, paths["minutes"], "subset4", workdir, 1)
+            configs = ["bt2", "serial", "ray-warm", "ray-cold"]
+            minutes = measure(
+                "minutes", configs, paths["minutes"], "subset4", workdir, args.minute_repeat
+            )
         if "memory" in sections:
             print("\nMemory: 500 daily bars, stratforge Ray cold, 2 workers, 1 run each:")
             for n, grid in (("100", "grid100"), ("1000", "grid1000")):
@@ -517,7 +523,7 @@ def main() -> None:
     if daily:
         table("2,500 daily bars, 100 trials (best of runs; peak RSS: largest of runs)", daily)
     if minutes:
-        table("250,000 one-minute bars, 4 trials (1 run)", minutes)
+        table(f"250,000 one-minute bars, 4 trials (best of {args.minute_repeat})", minutes)
     if memory:
         ratio = memory["1000"].maxrss / memory["100"].maxrss
         print(

@@ -57,7 +57,7 @@ class JobOut(BaseModel):
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
-    spec: dict[str, Any]
+    spec: dict[str, Any] | None = Field(description="The submitted spec (left out of listings).")
     links: dict[str, str]
 
 

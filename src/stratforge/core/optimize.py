@@ -36,6 +36,7 @@ from stratforge.plugin.registry import did_you_mean
 
 METRICS = tuple(Metrics.model_fields)
 MAX_FRUITLESS_ASKS = 50
+MAX_BATCH = 16  # results (and progress) arrive at least every 16 trials per worker
 ExecutorName = Literal["serial", "ray"]
 
 
@@ -253,7 +254,8 @@ def _batch_size(spec: OptimizeSpec, executor: Executor) -> int:
     if executor.capacity() == 1:
         return 1
     expected = spec.trials or (grid_size(spec.space) if spec.method.name == "grid" else 100)
-    return max(1, math.ceil(expected / (executor.capacity() * 4)))
+    per_batch = math.ceil(expected / (executor.capacity() * 4))
+    return max(1, min(per_batch, MAX_BATCH))
 
 
 def _room(spec: OptimizeSpec, submitted: int, executor: Executor, batch_size: int) -> int:

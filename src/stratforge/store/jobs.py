@@ -9,7 +9,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, insert, update
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from stratforge.store.tables import FINISHED, BacktestRun, Optimization, TrialRow, utcnow
@@ -85,7 +86,7 @@ def list_jobs(
     offset: int = 0,
 ) -> tuple[list[Any], int]:
     """A page of jobs, newest first, and the total that match."""
-    query = select(table)
+    query = select(table).options(defer(table.spec))  # listings leave specs out
     if status:
         query = query.where(col(table.status) == status)
     if strategy:
@@ -211,19 +212,23 @@ def replace_trials(session: Session, *, optimization_id: str) -> None:
 
 
 def add_trials(session: Session, *, optimization_id: str, trials: Sequence[Any]) -> None:
-    for trial in trials:
-        session.add(
-            TrialRow(
-                optimization_id=optimization_id,
-                number=trial.number,
-                status=trial.status,
-                params=trial.params,
-                objective=trial.objective,
-                metrics=trial.metrics,
-                error=trial.error,
-                seconds=trial.seconds,
-            )
-        )
+    """One multi-row INSERT: a batch of results is stored without building ORM objects."""
+    if not trials:
+        return
+    rows = [
+        {
+            "optimization_id": optimization_id,
+            "number": trial.number,
+            "status": trial.status,
+            "params": trial.params,
+            "objective": trial.objective,
+            "metrics": trial.metrics,
+            "error": trial.error,
+            "seconds": trial.seconds,
+        }
+        for trial in trials
+    ]
+    session.execute(insert(TrialRow), rows)
     session.commit()
 
 

@@ -45,7 +45,7 @@ def links(request: Request, job: Job) -> dict[str, str]:
     return out
 
 
-def job_out(request: Request, job: Job) -> BacktestOut | OptimizationOut:
+def job_out(request: Request, job: Job, *, with_spec: bool = True) -> BacktestOut | OptimizationOut:
     common = {
         "id": job.id,
         "kind": kind_of(job),
@@ -58,7 +58,7 @@ def job_out(request: Request, job: Job) -> BacktestOut | OptimizationOut:
         "created_at": aware(job.created_at),
         "started_at": aware(job.started_at),
         "finished_at": aware(job.finished_at),
-        "spec": job.spec,
+        "spec": job.spec if with_spec else None,
         "links": links(request, job),
     }
     if isinstance(job, BacktestRun):
@@ -164,7 +164,7 @@ def page(
         limit=limit,
         offset=offset,
     )
-    items = [job_out(request, r) for r in rows]
+    items = [job_out(request, r, with_spec=False) for r in rows]
     return as_json(Page(items=items, total=total, limit=limit, offset=offset))
 
 
