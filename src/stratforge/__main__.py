@@ -1,5 +1,5 @@
 """``python -m stratforge`` runs the CLI."""
 
-from stratforge.cli import main
+from stratforge import cli
 
-main()
+cli.main()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import inspect
-import json
 import types
 import typing
 from typing import Any, Literal, Union
 
-from stratforge.plugin.params import describe_params
+from stratforge.plugin.params import describe_params, jsonable_default
 
 _SIMPLE = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
@@ -34,16 +33,6 @@ def type_schema(annotation: Any) -> dict[str, Any]:
     return {}
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, type):
-        return value.__name__
-    try:
-        json.dumps(value)
-    except TypeError:
-        return repr(value)
-    return value
-
-
 def params_schema(obj: object) -> dict[str, Any]:
     """An object schema: one property per parameter with type, default and description."""
     properties: dict[str, Any] = {}
@@ -53,7 +42,7 @@ def params_schema(obj: object) -> dict[str, Any]:
         if info.required:
             required.append(info.name)
         elif info.default is not inspect.Parameter.empty:
-            prop["default"] = _jsonable(info.default)
+            prop["default"] = jsonable_default(info.default)
         if info.description:
             prop["description"] = info.description
         properties[info.name] = prop

@@ -29,7 +29,7 @@ from stratforge.core.spec import DataSpec, RunSpec
 from stratforge.data import DataValidationError, validate_file
 from stratforge.futures import ContinuousSeries
 from stratforge.plugin.manager import PluginLoadError, Plugins
-from stratforge.plugin.params import describe_params
+from stratforge.plugin.params import describe_params, jsonable_default
 from stratforge.plugin.registry import RegistryError
 
 USAGE_ERROR = 2
@@ -391,7 +391,7 @@ def plugins(
             "plugin": entry.plugin,
             "version": entry.plugin_version,
             "params": {
-                p.name: None if p.required else _jsonable(p.default)
+                p.name: None if p.required else jsonable_default(p.default)
                 for p in describe_params(entry.obj)
             },
             "required": [p.name for p in describe_params(entry.obj) if p.required],
@@ -412,16 +412,6 @@ def plugins(
         )
         table.add_row(row["kind"], row["name"], row["plugin"], row["version"] or "-", params)
     out.print(table)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, type):
-        return value.__name__
-    try:
-        json.dumps(value)
-    except TypeError:
-        return repr(value)
-    return value
 
 
 @data_app.command("validate")

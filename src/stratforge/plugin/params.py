@@ -239,3 +239,14 @@ def _param_docs(doc: str) -> dict[str, str]:
         elif not line.strip():
             last = None
     return docs
+
+
+def jsonable_default(value: Any) -> Any:
+    """A parameter default as JSON can show it (classes by name, other objects by repr)."""
+    if isinstance(value, type):
+        return value.__name__
+    try:
+        json.dumps(value)
+    except TypeError:
+        return repr(value)
+    return value
