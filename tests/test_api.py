@@ -240,6 +240,7 @@ def test_walkforward_lifecycle(client: TestClient) -> None:
     job = submit(client, "walkforwards", body)
     done = wait_for(client, job["links"]["self"])
     assert done["status"] == "completed" and done["summary"]["windows"] == 2
+    assert done["trials_total"] == 2 and done["message"] == "window 2 of 2 done"
     result = client.get(f"{job['links']['self']}/result").json()
     assert len(result["windows"]) == 2 and len(result["oos_equity"]["value"]) == 300
     assert client.get("/api/v1/walkforwards").json()["total"] == 1

@@ -219,13 +219,22 @@ class Dispatcher:
     def _walkforward(self, session: Session, job: Optimization, handle: RunningJob) -> None:
         spec = WalkForwardSpec.model_validate(job.spec)
 
+        windows = {"total": 0}
+
+        def on_layout(total: int) -> None:
+            windows["total"] = total
+            jobs.set_progress(
+                session, job=job, progress=0.0, trials_total=total, message=f"{total} windows"
+            )
+
         def on_window(window: WindowResult) -> None:
+            done, total = window.index + 1, max(1, windows["total"])
             jobs.set_progress(
                 session,
                 job=job,
-                progress=min(0.99, (window.index + 1) / max(1, job.trials_total or 1)),
-                message=f"window {window.index + 1} done",
-                trials_done=window.index + 1,
+                progress=min(0.99, done / total),
+                message=f"window {done} of {total} done",
+                trials_done=done,
             )
 
         result = walk_forward(
@@ -233,6 +242,7 @@ class Dispatcher:
             plugins=self.plugins,
             executor=self._search_executor(spec.search.workers),
             on_window=on_window,
+            on_layout=on_layout,
             cancel=handle.cancel_event,
         )
         if result.cancelled or handle.cancel_event.is_set():

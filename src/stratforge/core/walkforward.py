@@ -162,6 +162,7 @@ def walk_forward(
     plugins: Plugins | None = None,
     executor: Executor | None = None,
     on_window: Callable[[WindowResult], None] | None = None,
+    on_layout: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> WalkForwardResult:
     """Run every window: search on train, then the best parameters on test."""
@@ -174,6 +175,8 @@ def walk_forward(
     bounds = layout_windows(index, spec.train, spec.test, spec.step, spec.anchored)
     if not bounds:
         raise SpecError("train", f"no window fits in {len(index)} bars; shorten train or test")
+    if on_layout is not None:
+        on_layout(len(bounds))
     own = executor is None
     runner = executor or make_executor(spec.search.executor, workers=spec.search.workers)
     windows: list[WindowResult] = []
