@@ -6,13 +6,13 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from stratforge.api.deps import AppState
+from stratforge.api.deps import AppState, SessionDep, StateDep, quick_session
 from stratforge.api.schemas import BacktestOut, OptimizationOut, Page, aware
 from stratforge.core.errors import SpecError
 from stratforge.core.spec import RunSpec
@@ -241,3 +241,82 @@ def _snapshot(state: AppState, table: type[Job], job_id: str) -> dict[str, Any] 
         if isinstance(job, Optimization):
             snapshot["trials_done"] = job.trials_done
         return snapshot
+
+
+Status = Annotated[str | None, Query(pattern="^(queued|running|completed|failed|cancelled)$")]
+
+
+def add_lifecycle_routes(
+    router: APIRouter, *, table: type[Job], kind: str | None, out_model: type, noun: str
+) -> None:
+    """The routes every job resource has: list, get, result, cancel, delete and events."""
+    plural = RESOURCE[kind or "backtest"]
+
+    async def list_jobs(
+        request: Request,
+        state: StateDep,
+        status: Status = None,
+        strategy: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> Response:
+        with quick_session(state) as session:
+            return page(
+                request,
+                session,
+                table,
+                status=status,
+                strategy=strategy,
+                limit=limit,
+                offset=offset,
+                kind=kind,
+            )
+
+    async def get_job(request: Request, state: StateDep, job_id: str) -> Any:
+        with quick_session(state) as session:
+            return as_json(job_out(request, fetch(session, table, job_id, kind)))
+
+    def get_result(state: StateDep, session: SessionDep, job_id: str) -> dict[str, Any]:
+        return result_of(state, fetch(session, table, job_id, kind))
+
+    def cancel_job(request: Request, state: StateDep, session: SessionDep, job_id: str) -> Any:
+        return cancel(request, state, session, fetch(session, table, job_id, kind))
+
+    def delete_job(state: StateDep, session: SessionDep, job_id: str) -> Response:
+        return remove(state, session, fetch(session, table, job_id, kind))
+
+    def job_events(state: StateDep, session: SessionDep, job_id: str) -> StreamingResponse:
+        fetch(session, table, job_id, kind)
+        return events(state, table, job_id)
+
+    routes: list[tuple[str, str, Any, dict[str, Any], str]] = [
+        ("", "GET", list_jobs, {"response_model": Page}, f"List {plural}, newest first."),
+        ("/{job_id}", "GET", get_job, {"response_model": out_model}, f"A {noun}'s state."),
+        ("/{job_id}/result", "GET", get_result, {}, f"The {noun}'s whole result, as stored."),
+        (
+            "/{job_id}/cancel",
+            "POST",
+            cancel_job,
+            {"response_model": out_model},
+            f"Cancel a queued or running {noun} (409 once it has finished).",
+        ),
+        (
+            "/{job_id}",
+            "DELETE",
+            delete_job,
+            {"status_code": 204},
+            f"Delete a {noun} that is not running, with its stored results.",
+        ),
+        (
+            "/{job_id}/events",
+            "GET",
+            job_events,
+            {"response_class": StreamingResponse},
+            f"Server-Sent Events with the {noun}'s status and progress until it ends.",
+        ),
+    ]
+    for path, method, endpoint, options, doc in routes:
+        name = f"{endpoint.__name__.replace('job', noun.replace('-', '_'))}"
+        router.add_api_route(
+            path, endpoint, methods=[method], name=name, description=doc, summary=None, **options
+        )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Body, Header, Request, Response
 
-from stratforge.api.deps import SessionDep, StateDep, quick_session
+from stratforge.api.deps import SessionDep, StateDep
 from stratforge.api.routes import _jobs
-from stratforge.api.schemas import BACKTEST_EXAMPLE, FUTURES_EXAMPLE, BacktestOut, Page
+from stratforge.api.schemas import BACKTEST_EXAMPLE, FUTURES_EXAMPLE, BacktestOut
 from stratforge.core.engine import resolve
 from stratforge.core.spec import RunSpec
 from stratforge.store.tables import BacktestRun
@@ -57,44 +56,14 @@ def submit_backtest(
     )
 
 
-@router.get("", response_model=Page)
-async def list_backtests(
-    request: Request,
-    state: StateDep,
-    status: Annotated[
-        str | None, Query(pattern="^(queued|running|completed|failed|cancelled)$")
-    ] = None,
-    strategy: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> Response:
-    with quick_session(state) as session:
-        return _jobs.page(
-            request,
-            session,
-            BacktestRun,
-            status=status,
-            strategy=strategy,
-            limit=limit,
-            offset=offset,
-        )
-
-
-@router.get("/{run_id}", response_model=BacktestOut)
-async def get_backtest(request: Request, state: StateDep, run_id: str) -> Any:
-    with quick_session(state) as session:
-        return _jobs.as_json(_jobs.job_out(request, _jobs.fetch(session, BacktestRun, run_id)))
-
-
-@router.get("/{run_id}/result")
-def get_result(state: StateDep, session: SessionDep, run_id: str) -> dict[str, Any]:
-    """The whole RunResult, as stored."""
-    return _jobs.result_of(state, _jobs.fetch(session, BacktestRun, run_id))
+_jobs.add_lifecycle_routes(
+    router, table=BacktestRun, kind=None, out_model=BacktestOut, noun="backtest"
+)
 
 
 def _part(name: str) -> Any:
-    def read(state: StateDep, session: SessionDep, run_id: str) -> Any:
-        return _jobs.result_of(state, _jobs.fetch(session, BacktestRun, run_id))[name]
+    def read(state: StateDep, session: SessionDep, job_id: str) -> Any:
+        return _jobs.result_of(state, _jobs.fetch(session, BacktestRun, job_id))[name]
 
     read.__name__ = f"get_{name}"
     read.__doc__ = f"The run's {name}, from storage."
@@ -102,23 +71,4 @@ def _part(name: str) -> Any:
 
 
 for _name in ("trades", "orders", "equity", "rolls"):
-    router.add_api_route(f"/{{run_id}}/{_name}", _part(_name), methods=["GET"], name=f"get_{_name}")
-
-
-@router.post("/{run_id}/cancel", response_model=BacktestOut)
-def cancel_backtest(request: Request, state: StateDep, session: SessionDep, run_id: str) -> Any:
-    """Cancel a queued or running backtest (409 once it has finished)."""
-    return _jobs.cancel(request, state, session, _jobs.fetch(session, BacktestRun, run_id))
-
-
-@router.delete("/{run_id}", status_code=204)
-def delete_backtest(state: StateDep, session: SessionDep, run_id: str) -> Response:
-    """Delete a backtest that is not running, with its stored results."""
-    return _jobs.remove(state, session, _jobs.fetch(session, BacktestRun, run_id))
-
-
-@router.get("/{run_id}/events", response_class=StreamingResponse)
-def backtest_events(state: StateDep, session: SessionDep, run_id: str) -> StreamingResponse:
-    """Server-Sent Events with status and progress until the run ends."""
-    _jobs.fetch(session, BacktestRun, run_id)
-    return _jobs.events(state, BacktestRun, run_id)
+    router.add_api_route(f"/{{job_id}}/{_name}", _part(_name), methods=["GET"], name=f"get_{_name}")

@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
-from stratforge.api.deps import SessionDep, StateDep, quick_session
+from stratforge.api.deps import SessionDep, StateDep
 from stratforge.api.routes import _jobs
 from stratforge.api.routes.backtests import IdempotencyKey
 from stratforge.api.schemas import (
     OPTIMIZATION_EXAMPLE,
     WALKFORWARD_EXAMPLE,
     OptimizationOut,
-    Page,
     TrialOut,
 )
 from stratforge.core.engine import resolve
@@ -27,7 +25,6 @@ from stratforge.store.tables import Optimization
 
 router = APIRouter(prefix="/optimizations", tags=["optimizations"])
 walkforward_router = APIRouter(prefix="/walkforwards", tags=["walk-forward"])
-Status = Annotated[str | None, Query(pattern="^(queued|running|completed|failed|cancelled)$")]
 
 
 def _check_search(state: Any, search: OptimizeSpec, where: str) -> int | None:
@@ -80,35 +77,6 @@ def submit_optimization(
     )
 
 
-@router.get("", response_model=Page)
-async def list_optimizations(
-    request: Request,
-    state: StateDep,
-    status: Status = None,
-    strategy: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> Response:
-    with quick_session(state) as session:
-        return _jobs.page(
-            request,
-            session,
-            Optimization,
-            status=status,
-            strategy=strategy,
-            limit=limit,
-            offset=offset,
-            kind="optimize",
-        )
-
-
-@router.get("/{job_id}", response_model=OptimizationOut)
-async def get_optimization(request: Request, state: StateDep, job_id: str) -> Any:
-    with quick_session(state) as session:
-        job = _jobs.fetch(session, Optimization, job_id, "optimize")
-        return _jobs.as_json(_jobs.job_out(request, job))
-
-
 @router.get("/{job_id}/trials", response_model=list[TrialOut])
 def get_trials(
     session: SessionDep,
@@ -154,28 +122,9 @@ def get_trials(
     ]
 
 
-@router.get("/{job_id}/result")
-def get_optimization_result(state: StateDep, session: SessionDep, job_id: str) -> dict[str, Any]:
-    return _jobs.result_of(state, _jobs.fetch(session, Optimization, job_id, "optimize"))
-
-
-@router.post("/{job_id}/cancel", response_model=OptimizationOut)
-def cancel_optimization(request: Request, state: StateDep, session: SessionDep, job_id: str) -> Any:
-    """Stop a search; trials already finished are kept."""
-    return _jobs.cancel(
-        request, state, session, _jobs.fetch(session, Optimization, job_id, "optimize")
-    )
-
-
-@router.delete("/{job_id}", status_code=204)
-def delete_optimization(state: StateDep, session: SessionDep, job_id: str) -> Response:
-    return _jobs.remove(state, session, _jobs.fetch(session, Optimization, job_id, "optimize"))
-
-
-@router.get("/{job_id}/events", response_class=StreamingResponse)
-def optimization_events(state: StateDep, session: SessionDep, job_id: str) -> StreamingResponse:
-    _jobs.fetch(session, Optimization, job_id, "optimize")
-    return _jobs.events(state, Optimization, job_id)
+_jobs.add_lifecycle_routes(
+    router, table=Optimization, kind="optimize", out_model=OptimizationOut, noun="optimization"
+)
 
 
 # -- walk-forward ------------------------------------------------------------------------
@@ -212,53 +161,10 @@ def submit_walkforward(
     )
 
 
-@walkforward_router.get("", response_model=Page)
-async def list_walkforwards(
-    request: Request,
-    state: StateDep,
-    status: Status = None,
-    strategy: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> Response:
-    with quick_session(state) as session:
-        return _jobs.page(
-            request,
-            session,
-            Optimization,
-            status=status,
-            strategy=strategy,
-            limit=limit,
-            offset=offset,
-            kind="walkforward",
-        )
-
-
-@walkforward_router.get("/{job_id}", response_model=OptimizationOut)
-async def get_walkforward(request: Request, state: StateDep, job_id: str) -> Any:
-    with quick_session(state) as session:
-        job = _jobs.fetch(session, Optimization, job_id, "walkforward")
-        return _jobs.as_json(_jobs.job_out(request, job))
-
-
-@walkforward_router.get("/{job_id}/result")
-def get_walkforward_result(state: StateDep, session: SessionDep, job_id: str) -> dict[str, Any]:
-    return _jobs.result_of(state, _jobs.fetch(session, Optimization, job_id, "walkforward"))
-
-
-@walkforward_router.post("/{job_id}/cancel", response_model=OptimizationOut)
-def cancel_walkforward(request: Request, state: StateDep, session: SessionDep, job_id: str) -> Any:
-    return _jobs.cancel(
-        request, state, session, _jobs.fetch(session, Optimization, job_id, "walkforward")
-    )
-
-
-@walkforward_router.delete("/{job_id}", status_code=204)
-def delete_walkforward(state: StateDep, session: SessionDep, job_id: str) -> Response:
-    return _jobs.remove(state, session, _jobs.fetch(session, Optimization, job_id, "walkforward"))
-
-
-@walkforward_router.get("/{job_id}/events", response_class=StreamingResponse)
-def walkforward_events(state: StateDep, session: SessionDep, job_id: str) -> StreamingResponse:
-    _jobs.fetch(session, Optimization, job_id, "walkforward")
-    return _jobs.events(state, Optimization, job_id)
+_jobs.add_lifecycle_routes(
+    walkforward_router,
+    table=Optimization,
+    kind="walkforward",
+    out_model=OptimizationOut,
+    noun="walk-forward",
+)
