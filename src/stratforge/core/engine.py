@@ -27,6 +27,7 @@ from stratforge.core.results import (
     IndicatorRecord,
     Metrics,
     OrderRecord,
+    PriceSeries,
     Provenance,
     RollEvent,
     RunResult,
@@ -331,6 +332,7 @@ def collect_result(
             for name, _ in _analyzer_names(resolved.analyzers)
         },
         indicators=_indicator_records(strategy),
+        prices=[price_series(market) for market in markets],
         provenance=Provenance(
             stratforge_version=dist_version("stratforge"),
             backtrader_version=bt.__version__,
@@ -343,6 +345,29 @@ def collect_result(
             wall_time_seconds=wall_time,
         ),
     )
+
+
+def price_series(market: Market) -> PriceSeries:
+    """The bars of one market as the strategy saw them (NaN-free: loaders reject gaps)."""
+    frame = market.frame
+    index = pd.DatetimeIndex(frame.index)
+    millis = index.as_unit("ms").asi8.astype("datetime64[ms]")
+    texts = [s.removesuffix(".000") for s in np.datetime_as_string(millis, unit="ms").tolist()]
+    columns = {name: frame[name].to_numpy(np.float64).tolist() for name in _PRICE_COLUMNS}
+    raw_close = adjustment = None
+    if market.series is not None:
+        raw_close = market.series.raw["close"].to_numpy(np.float64).tolist()
+        adjustment = market.series.adjustment
+    return PriceSeries(
+        data=market.name,
+        datetime=texts,
+        raw_close=raw_close,
+        adjustment=adjustment,
+        **columns,
+    )
+
+
+_PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 def run_metrics(strategy: bt.Strategy) -> Metrics:

@@ -104,6 +104,24 @@ class IndicatorRecord(BaseModel):
     lines: dict[str, list[float | None]]
 
 
+class PriceSeries(BaseModel):
+    """The bars one feed showed the strategy, columnar: what a report draws without the data.
+
+    For futures these are the adjusted continuous prices; ``raw_close`` holds the held
+    contract's real close per bar, so fills (at real prices) can be placed on the chart.
+    """
+
+    data: str
+    datetime: list[str]
+    open: list[float]
+    high: list[float]
+    low: list[float]
+    close: list[float]
+    volume: list[float]
+    raw_close: list[float] | None = None
+    adjustment: str | None = Field(None, description="Futures: the continuous adjustment.")
+
+
 class Provenance(BaseModel):
     stratforge_version: str
     backtrader_version: str
@@ -127,6 +145,7 @@ class RunResult(BaseModel):
     rolls: list[RollEvent] = Field(default_factory=list)
     analyzers: dict[str, Any]
     indicators: list[IndicatorRecord]
+    prices: list[PriceSeries] = Field(default_factory=list)
     provenance: Provenance
 
     def to_json(self, *, indent: int | None = None) -> str:

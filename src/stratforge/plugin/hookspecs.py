@@ -64,5 +64,11 @@ def register_optimizers(register: Register) -> None:
 
 
 @_hookspec
+def register_report_panels(register: Register) -> None:
+    """Contribute report tabs: callables ``(result, theme, /)`` returning a Bokeh layout
+    (or None when the run has nothing for this panel)."""
+
+
+@_hookspec
 def configure_cerebro(cerebro: bt.Cerebro, spec: RunSpec) -> Any:
     """Adjust a fully built Cerebro just before it runs (add observers, filters, broker tweaks)."""

@@ -35,6 +35,7 @@ BUILTIN_PLUGINS = (
     "stratforge.futures.specs",
     "stratforge.futures.rolls",
     "stratforge.optimizers",
+    "stratforge.report.panels",
 )
 
 
@@ -74,6 +75,7 @@ class Registries:
     contracts: Registry[ContractSpec]
     roll_rules: Registry[Callable[..., Any]]
     optimizers: Registry[Callable[..., Any]]
+    report_panels: Registry[Callable[..., Any]]
 
     @classmethod
     def empty(cls) -> Registries:
@@ -86,6 +88,7 @@ class Registries:
             contracts=Registry("contract", _instance_of(ContractSpec)),
             roll_rules=Registry("roll rule", _callable),
             optimizers=Registry("optimizer", _callable),
+            report_panels=Registry("report panel", _callable),
         )
 
     def by_kind(self) -> dict[str, Registry[Any]]:

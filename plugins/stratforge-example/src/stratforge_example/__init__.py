@@ -86,3 +86,24 @@ def register_strategies(register: Any) -> None:
 @hookimpl
 def register_analyzers(register: Any) -> None:
     register(PositionTime, name="position_time")
+
+
+def position_time_panel(result: Any, theme: Any, /) -> Any:
+    """A report tab: a bar chart of time spent long, short and flat (needs position_time)."""
+    shares = next((v for k, v in result.analyzers.items() if k.startswith("position_time")), None)
+    if not shares:
+        return None
+    from bokeh.plotting import figure
+
+    sides = list(shares)
+    chart = figure(x_range=sides, height=260, width=420, title="Time in market", tools="")
+    colors = [theme.up, theme.down, theme.muted][: len(sides)]
+    chart.vbar(x=sides, top=[shares[s] for s in sides], width=0.6, color=colors)
+    chart.yaxis.axis_label = "fraction of bars"
+    chart.toolbar_location = None
+    return chart
+
+
+@hookimpl
+def register_report_panels(register: Any) -> None:
+    register(position_time_panel, name="Time in market")
