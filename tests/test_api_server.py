@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,54 +12,9 @@ import pytest
 
 from stratforge import RunSpec, run_backtest
 from tests.api_helpers import FINISHED, backtest_body
+from tests.server_helpers import free_port, server
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def server(data_dir: Path, port: int, **env: str) -> Iterator[subprocess.Popen]:
-    """``stratforge serve`` in a subprocess, ready when /health answers."""
-    environment = {
-        **os.environ,
-        "STRATFORGE_DATA_DIR": str(data_dir),
-        "STRATFORGE_JOB_EXECUTOR": "serial",
-        "STRATFORGE_MAX_CONCURRENT_JOBS": "1",
-        **env,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stratforge", "serve", "--port", str(port), "--no-demo"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if (
-                    httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code
-                    == 200
-                ):
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def wait_all(base: str, ids: list[str], timeout: float = 180) -> dict[str, dict]:
@@ -80,7 +29,7 @@ def wait_all(base: str, ids: list[str], timeout: float = 180) -> dict[str, dict]
 
 
 def test_fifty_concurrent_submissions(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     with server(tmp_path / "data", port, STRATFORGE_MAX_CONCURRENT_JOBS="2"):
 
@@ -102,7 +51,7 @@ def test_fifty_concurrent_submissions(tmp_path: Path) -> None:
 
 
 def test_jobs_survive_a_killed_server(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "data"
     bodies = [backtest_body(bars=40_000 + 1000 * i) for i in range(4)]

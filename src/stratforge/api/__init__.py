@@ -16,7 +16,15 @@ from stratforge import __version__
 from stratforge.api import errors
 from stratforge.api.deps import AppState, require_api_key
 from stratforge.api.dispatcher import Dispatcher
-from stratforge.api.routes import backtests, contracts, datasets, optimizations, plugins, system
+from stratforge.api.routes import (
+    backtests,
+    contracts,
+    datasets,
+    optimizations,
+    plugins,
+    reports,
+    system,
+)
 from stratforge.core.settings import Settings, get_settings, use_settings
 from stratforge.plugin.manager import Plugins
 from stratforge.store.blobs import BlobStore
@@ -70,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         protected.include_router(module.router)
     protected.include_router(optimizations.walkforward_router)
     protected.include_router(system.router)
+    protected.include_router(reports.router)
     app.include_router(protected)
     app.include_router(system.public_router, prefix=API_PREFIX)
 
@@ -82,11 +91,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _offline_docs(app: FastAPI) -> None:
     """Swagger UI from the swagger-ui-bundle package instead of a CDN."""
+    from bokeh.util.paths import bokehjs_path
     from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
     from fastapi.staticfiles import StaticFiles
     from swagger_ui_bundle import swagger_ui_path
 
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+    # Report pages load BokehJS from here, never from a CDN.
+    app.mount("/bokeh/static", StaticFiles(directory=bokehjs_path()), name="bokehjs")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

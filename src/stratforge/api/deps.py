@@ -27,6 +27,13 @@ class AppState:
     blobs: BlobStore
     dispatcher: Dispatcher
     results: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+    report_series: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+
+    def remember_series(self, digest: str, series: Any) -> None:
+        """Keep a few reports' chart series for zoom requests (parsing is the slow part)."""
+        self.report_series[digest] = series
+        while len(self.report_series) > 4:
+            self.report_series.popitem(last=False)
 
     def result(self, digest: str) -> dict[str, Any]:
         """A stored result, parsed; the last few stay in memory for paging through parts."""

@@ -180,6 +180,9 @@ def run(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the RunResult here.")
     ] = None,
+    report_file: Annotated[
+        Path | None, typer.Option("--report", help="Write an interactive HTML report here.")
+    ] = None,
 ) -> None:
     """Run one backtest and print its summary."""
     with user_errors():
@@ -221,15 +224,28 @@ def run(
                     "seed": seed,
                 }
             )
-        result = run_backtest(spec, plugins=_plugins())
+        plugins = _plugins()
+        result = run_backtest(spec, plugins=plugins)
         if out_file is not None:
             result.write(out_file)
+        if report_file is not None:
+            write_run_report(result, report_file, plugins)
     if as_json:
         sys.stdout.write(result.to_json() + "\n")
         return
     print_summary(result)
     if out_file is not None:
         out.print(f"result written to {out_file}")
+    if report_file is not None:
+        out.print(f"report written to {report_file}")
+
+
+def write_run_report(result: RunResult, path: Path, plugins: Plugins) -> None:
+    from stratforge.report import backtest_report, write_html
+    from stratforge.report.stored import backtest_title
+
+    panels = plugins.registries.report_panels.as_dict()
+    write_html(backtest_report(result, panels=panels), path, title=backtest_title(result))
 
 
 def data_spec(
@@ -648,3 +664,4 @@ def serve(
 
 # Commands defined in submodules register themselves on `app` when imported.
 from stratforge.cli import optimize as _optimize_commands  # noqa: E402, F401
+from stratforge.cli import report as _report_commands  # noqa: E402, F401

@@ -170,8 +170,9 @@ def check_space(spec: OptimizeSpec, plugins: Plugins) -> list[Constraint]:
                 f"space.{name}",
                 f"not a parameter of {strategy.name!r}; {did_you_mean(name, known)}",
             )
+    fixed = {p.name: p.default for p in describe_params(strategy.obj)} | strategy.params
     try:
-        return [Constraint(text, list(spec.space) + known) for text in spec.constraints]
+        return [Constraint(text, list(spec.space) + known, fixed) for text in spec.constraints]
     except ConstraintError as exc:
         raise SpecError("constraints", str(exc)) from None
 

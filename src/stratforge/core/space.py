@@ -189,13 +189,16 @@ class Constraint:
     never passed to ``eval``.
     """
 
-    def __init__(self, text: str, names: Sequence[str]) -> None:
+    def __init__(
+        self, text: str, names: Sequence[str], fixed: Mapping[str, Any] | None = None
+    ) -> None:
         self.text = text
         try:
             self._tree = ast.parse(text, mode="eval").body
         except SyntaxError as exc:
             raise ConstraintError(f"constraint {text!r} is not an expression: {exc.msg}") from None
         self._check(self._tree, list(names))
+        self._fixed = dict(fixed or {})
 
     def _check(self, node: ast.AST, names: list[str]) -> None:
         for child in ast.walk(node):
@@ -228,7 +231,8 @@ class Constraint:
                 )
 
     def __call__(self, params: Mapping[str, Any]) -> bool:
-        return bool(_evaluate(self._tree, params))
+        """Whether *params* pass; names not searched take their fixed values."""
+        return bool(_evaluate(self._tree, {**self._fixed, **params}))
 
     def __repr__(self) -> str:
         return f"Constraint({self.text!r})"

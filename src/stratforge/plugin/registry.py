@@ -167,6 +167,10 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._entries)
 
+    def as_dict(self) -> dict[str, T]:
+        """Name to object, in registration order (built-ins first)."""
+        return {name: entry.obj for name, entry in self._entries.items()}
+
     def entries(self) -> list[Entry[T]]:
         return [self._entries[n] for n in self.names()]
 

@@ -19,6 +19,7 @@ from bokeh.models import (
 )
 from bokeh.transform import linear_cmap
 
+from stratforge.core.engine import default_plugins
 from stratforge.core.results import PriceSeries, RunResult
 from stratforge.report.charts import TimeAxis, time_hover
 from stratforge.report.series import (
@@ -47,10 +48,13 @@ def backtest_report(
 ) -> LayoutDOM:
     """The whole report as one Bokeh layout (tabs: charts, metrics, analyzers, trades...).
 
+    *panels* are extra tabs (default: every installed plugin's ``register_report_panels``).
     *fetch_url* is where a served page fetches full-resolution rows when zoomed in (the
     API's ``report/window``); a standalone page zooms into its embedded detail only.
     """
     look = get_theme(theme)
+    if panels is None:
+        panels = default_plugins().registries.report_panels.as_dict()
     series = ReportSeries.from_result(result, benchmark=benchmark)
     tabs = [
         TabPanel(child=charts(result, series, look, fetch_url, buckets, detail), title="Charts")
@@ -125,11 +129,17 @@ def price_chart(
     trade_lines(chart, result, prices, theme)
     fill_markers(chart, result, prices, theme)
     roll_markers(chart, result, prices, theme)
-    chart.legend.click_policy = "hide"
-    chart.legend.location = "top_left"
-    chart.legend.background_fill_alpha = 0.6
+    style_legend(chart)
     chart.yaxis.formatter = NumeralTickFormatter(format="0,0.[00]")
     return chart
+
+
+def style_legend(chart: Any) -> None:
+    """Top-left, translucent, click an entry to hide its glyphs (when there is a legend)."""
+    if chart.legend:
+        chart.legend.click_policy = "hide"
+        chart.legend.location = "top_left"
+        chart.legend.background_fill_alpha = 0.6
 
 
 def overlays(series: ReportSeries, data: str) -> list[Group]:
@@ -167,8 +177,7 @@ def volume_chart(axis: TimeAxis, source: ColumnDataSource) -> Any:
 def indicator_chart(axis: TimeAxis, group: Group) -> Any:
     chart = axis.figure(150, title=group.info["label"])
     indicator_lines(axis, chart, group)
-    chart.legend.location = "top_left"
-    chart.legend.background_fill_alpha = 0.6
+    style_legend(chart)
     return chart
 
 
@@ -195,8 +204,7 @@ def equity_chart(axis: TimeAxis, group: Group) -> Any:
         )
         fields.append(("buy and hold", "@benchmark{0,0.00}"))
     chart.add_tools(time_hover([value], fields, mode="vline"))
-    chart.legend.location = "top_left"
-    chart.legend.background_fill_alpha = 0.6
+    style_legend(chart)
     chart.yaxis.formatter = NumeralTickFormatter(format="0,0")
     return chart
 

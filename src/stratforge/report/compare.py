@@ -13,7 +13,7 @@ from bokeh.plotting import figure
 from stratforge.core.results import RunResult
 from stratforge.report.series import equity_groups
 from stratforge.report.tables import format_value, html_div, label
-from stratforge.report.theme import get_theme
+from stratforge.report.theme import ReportTheme, get_theme
 
 COMPARED = (
     "total_return",
@@ -77,7 +77,7 @@ def comparison_report(
     return column([growth, drawdown, metrics_table(results, look)], sizing_mode="stretch_width")
 
 
-def metrics_table(results: Mapping[str, RunResult], theme: object) -> LayoutDOM:
+def metrics_table(results: Mapping[str, RunResult], theme: ReportTheme) -> LayoutDOM:
     names = list(results)
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
     rows = []
@@ -92,4 +92,4 @@ def metrics_table(results: Mapping[str, RunResult], theme: object) -> LayoutDOM:
         )
         rows.append(f"<tr><td>{html.escape(label(metric))}</td>{cells}</tr>")
     body = f"<h3>Metrics</h3><table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
-    return html_div(body, theme, sizing_mode="stretch_width")  # type: ignore[arg-type]
+    return html_div(body, theme, sizing_mode="stretch_width")

@@ -42,7 +42,7 @@ def monthly_returns_panel(result: Any, theme: Any, /) -> Any:
     table = monthly_returns(result)
     if table.size < 2:
         return None
-    cells = table.stack().reset_index()
+    cells = table.stack().dropna().reset_index()
     cells.columns = pd.Index(["year", "month", "ret"])
     years = [str(y) for y in table.index]
     extreme = float(np.nanmax(np.abs(cells["ret"]))) or 0.01

@@ -1,0 +1,166 @@
+"""Reports of stored results: HTML pages (BokehJS served by this server, so they work with
+no internet), ``json_item`` JSON for embedding, and the full-resolution rows a page fetches
+when zoomed into a large run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from bokeh.resources import Resources
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import HTMLResponse
+
+from stratforge.api.deps import AppState, SessionDep, StateDep
+from stratforge.api.routes import _jobs
+from stratforge.core.results import RunResult
+from stratforge.report.compare import comparison_report
+from stratforge.report.output import embed_json, standalone_html
+from stratforge.report.series import ReportSeries
+from stratforge.report.stored import report_for
+from stratforge.store.tables import BacktestRun, Optimization
+
+BOKEH_URL = "/bokeh/"  # create_app mounts BokehJS's own files under /bokeh/static
+router = APIRouter(tags=["reports"])
+Theme = Annotated[Literal["light", "dark"], Query(description="Colour theme.")]
+Benchmark = Annotated[bool, Query(description="Show buy and hold of the first data.")]
+Axis = Annotated[str | None, Query(description="Heatmap parameter (default: the first two).")]
+Aggregate = Annotated[
+    Literal["best", "max", "mean"],
+    Query(description="Other parameters held at the best trial's values, or aggregated."),
+]
+KINDS: dict[str, tuple[type[BacktestRun] | type[Optimization], str | None]] = {
+    "backtests": (BacktestRun, None),
+    "optimizations": (Optimization, "optimize"),
+    "walkforwards": (Optimization, "walkforward"),
+}
+
+
+def _document(state: AppState, session: Any, resource: str, job_id: str) -> dict[str, Any]:
+    table, kind = KINDS[resource]
+    return _jobs.result_of(state, _jobs.fetch(session, table, job_id, kind))
+
+
+def _layout(state: AppState, document: dict[str, Any], kind: str, **options: Any) -> Any:
+    try:
+        return report_for(
+            document, kind=kind, panels=state.plugins.registries.report_panels.as_dict(), **options
+        )
+    except ValueError as exc:  # e.g. an unknown heatmap parameter
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+def _html(layout: Any, title: str, theme: str) -> HTMLResponse:
+    resources = Resources(mode="server", root_url=BOKEH_URL)
+    return HTMLResponse(standalone_html(layout, title=title, theme=theme, resources=resources))
+
+
+@router.get("/backtests/{job_id}/report", response_class=HTMLResponse)
+def backtest_report_page(
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    theme: Theme = "light",
+    benchmark: Benchmark = False,
+) -> HTMLResponse:
+    """The interactive report page of a completed backtest."""
+    document = _document(state, session, "backtests", job_id)
+    window = f"/api/v1/backtests/{job_id}/report/window"
+    layout, title = _layout(
+        state, document, "backtest", theme=theme, benchmark=benchmark, fetch_url=window
+    )
+    return _html(layout, title, theme)
+
+
+@router.get("/backtests/{job_id}/report.json")
+def backtest_report_json(
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    theme: Theme = "light",
+    benchmark: Benchmark = False,
+) -> Any:
+    """The report as Bokeh ``json_item`` JSON: ``Bokeh.embed.embed_item(item, "div-id")``."""
+    document = _document(state, session, "backtests", job_id)
+    layout, _ = _layout(state, document, "backtest", theme=theme, benchmark=benchmark)
+    return embed_json(layout, theme=theme)
+
+
+@router.get("/backtests/{job_id}/report/window")
+def backtest_report_window(
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    start: Annotated[float, Query(description="Window start, epoch milliseconds.")],
+    end: Annotated[float, Query(description="Window end, epoch milliseconds.")],
+) -> dict[str, Any]:
+    """Full-resolution rows of every charted series in a time window (thinned past 250,000
+    rows): what a report page draws when zoomed in beyond its embedded detail."""
+    if end <= start:
+        raise HTTPException(status_code=422, detail="end: must be after start")
+    job = _jobs.fetch(session, BacktestRun, job_id)
+    document = _jobs.result_of(state, job)
+    series = state.report_series.get(job.result_blob or "")
+    if series is None:
+        series = ReportSeries.from_result(RunResult.model_validate(document))
+        state.remember_series(job.result_blob or "", series)
+    return series.window(start, end)
+
+
+def _search_routes(resource: str, kind: str, noun: str) -> None:
+    def page(
+        state: StateDep,
+        session: SessionDep,
+        job_id: str,
+        theme: Theme = "light",
+        x: Axis = None,
+        y: Axis = None,
+        aggregate: Aggregate = "best",
+    ) -> HTMLResponse:
+        document = _document(state, session, resource, job_id)
+        layout, title = _layout(state, document, kind, theme=theme, x=x, y=y, aggregate=aggregate)
+        return _html(layout, title, theme)
+
+    def item(
+        state: StateDep,
+        session: SessionDep,
+        job_id: str,
+        theme: Theme = "light",
+        x: Axis = None,
+        y: Axis = None,
+        aggregate: Aggregate = "best",
+    ) -> Any:
+        document = _document(state, session, resource, job_id)
+        layout, _ = _layout(state, document, kind, theme=theme, x=x, y=y, aggregate=aggregate)
+        return embed_json(layout, theme=theme)
+
+    page.__doc__ = f"The interactive report page of a completed {noun}."
+    item.__doc__ = f"The {noun} report as Bokeh ``json_item`` JSON."
+    router.add_api_route(
+        f"/{resource}/{{job_id}}/report",
+        page,
+        methods=["GET"],
+        response_class=HTMLResponse,
+        name=f"{kind}_report_page",
+    )
+    router.add_api_route(
+        f"/{resource}/{{job_id}}/report.json", item, methods=["GET"], name=f"{kind}_report_json"
+    )
+
+
+_search_routes("optimizations", "optimize", "optimisation")
+_search_routes("walkforwards", "walkforward", "walk-forward")
+
+
+@router.get("/reports/compare", response_class=HTMLResponse)
+def compare_page(
+    state: StateDep,
+    session: SessionDep,
+    ids: Annotated[list[str], Query(min_length=1, max_length=12, description="Backtest ids.")],
+    theme: Theme = "light",
+) -> HTMLResponse:
+    """Several completed backtests side by side: growth, drawdown and metrics."""
+    results = {
+        job_id: RunResult.model_validate(_document(state, session, "backtests", job_id))
+        for job_id in ids
+    }
+    return _html(comparison_report(results, theme=theme), "Comparison", theme)

@@ -1,0 +1,60 @@
+"""A real ``stratforge serve`` in a subprocess, for tests over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(data_dir: Path, port: int, **env: str) -> Iterator[subprocess.Popen]:
+    """``stratforge serve`` in a subprocess, ready when /health answers."""
+    environment = {
+        **os.environ,
+        "STRATFORGE_DATA_DIR": str(data_dir),
+        "STRATFORGE_JOB_EXECUTOR": "serial",
+        "STRATFORGE_MAX_CONCURRENT_JOBS": "1",
+        **env,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stratforge", "serve", "--port", str(port), "--no-demo"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if (
+                    httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code
+                    == 200
+                ):
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
