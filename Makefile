@@ -7,7 +7,7 @@ STAMP := $(VENV)/.stratforge-installed
 EXAMPLE := plugins/stratforge-example
 OPTUNA := plugins/stratforge-optuna
 
-.PHONY: run demo test lint typecheck bench clean
+.PHONY: run demo test lint typecheck bench browser clean
 
 $(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml $(OPTUNA)/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The report browser tests drive Debian's Chromium (never a downloaded one).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		$$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq && \
+		$$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: lint typecheck browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)

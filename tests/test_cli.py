@@ -56,7 +56,7 @@ def test_run_json_and_out_file(tmp_path: Path) -> None:
 def test_run_the_example_plugin_strategy() -> None:
     proc = stratforge("run", "-s", "zscore_reversion", "-p", "entry=1.5", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["provenance"]["plugins"]["example"] == "0.2.0"
+    assert json.loads(proc.stdout)["provenance"]["plugins"]["example"] == "0.3.0"
 
 
 def test_run_from_csv(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_plugins_lists_example_plugin() -> None:
     assert proc.returncode == 0, proc.stderr
     rows = {(r["kind"], r["name"]): r for r in json.loads(proc.stdout)}
     row = rows[("strategy", "zscore_reversion")]
-    assert row["plugin"] == "example" and row["version"] == "0.2.0"
+    assert row["plugin"] == "example" and row["version"] == "0.3.0"
     assert row["params"]["entry"] == 2.0
     assert ("indicator", "zscore") in rows and ("analyzer", "position_time") in rows
     assert rows[("data source", "csv")]["params"]["path"] is None

@@ -167,7 +167,7 @@ def test_result_is_complete_and_json_serialisable(plugins: Plugins) -> None:
     assert indicators["crossover"]["subplot"] is True
     assert any(i["indicator"] == "ZScore" for i in payload["indicators"])
     provenance = payload["provenance"]
-    assert provenance["plugins"]["example"] == "0.2.0"
+    assert provenance["plugins"]["example"] == "0.3.0"
     assert len(provenance["data_sha256"]) == 64
     assert payload["spec"]["strategy"]["params"] == {"fast": "5", "slow": "20"}
 

@@ -56,7 +56,7 @@ def test_example_plugin_is_discovered_through_its_entry_point(plugins: Plugins) 
     ):
         entry = registry.entry(name)
         assert entry.plugin == "example"
-        assert entry.plugin_version == "0.2.0"
+        assert entry.plugin_version == "0.3.0"
 
 
 def test_disable_autoload_skips_entry_points() -> None:

@@ -648,6 +648,7 @@ def serve(
     out.print(f"stratforge API:  {base}/docs   (data in {settings.data_dir})", soft_wrap=True)
     if demo_id:
         out.print(f"demo backtest:   {base}/api/v1/backtests/{demo_id}", soft_wrap=True)
+        out.print(f"its report:      {base}/api/v1/backtests/{demo_id}/report", soft_wrap=True)
     os.environ["STRATFORGE_DATA_DIR"] = str(settings.data_dir)
     if settings.plugins_dirs:
         os.environ["STRATFORGE_PLUGINS_DIR"] = os.pathsep.join(map(str, settings.plugins_dirs))

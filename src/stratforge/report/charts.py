@@ -45,7 +45,10 @@ class TimeAxis:
     def __post_init__(self) -> None:
         pad = max((self.end - self.start) * 0.02, 1.0)
         self.x_range = Range1d(
-            start=self.start - pad, end=self.end + pad, bounds=(self.start - pad, self.end + pad)
+            start=self.start - pad,
+            end=self.end + pad,
+            bounds=(self.start - pad, self.end + pad),
+            name="time",
         )
         self.vline = Span(dimension="height", line_dash="dotted", line_color=self.theme.muted)
 
