@@ -155,9 +155,13 @@ def test_result_is_complete_and_json_serialisable(plugins: Plugins) -> None:
         "rolls",
         "analyzers",
         "indicators",
+        "prices",
         "provenance",
     }
     assert len(payload["equity"]["value"]) == 300 == len(payload["equity"]["datetime"])
+    (prices,) = payload["prices"]  # the bars, so a report needs no re-run
+    assert len(prices["close"]) == 300 and prices["datetime"] == payload["equity"]["datetime"]
+    assert prices["raw_close"] is None
     assert set(payload["analyzers"]) == {"sharpe", "trade_stats", "position_time"}
     assert abs(sum(payload["analyzers"]["position_time"].values()) - 1.0) < 1e-9
     indicators = {i["name"]: i for i in payload["indicators"]}
