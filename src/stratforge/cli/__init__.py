@@ -23,7 +23,7 @@ from rich.table import Table
 from stratforge.core.engine import run_backtest
 from stratforge.core.errors import SpecError, describe_validation_error
 from stratforge.core.markets import continuous_series, resolve_data
-from stratforge.core.results import RunResult
+from stratforge.core.results import PERCENT_METRICS, RunResult
 from stratforge.core.settings import Settings, get_settings
 from stratforge.core.spec import DataSpec, RunSpec
 from stratforge.data import DataValidationError, validate_file
@@ -356,21 +356,10 @@ def print_fills(result: RunResult) -> None:
     out.print(table)
 
 
-_PERCENT_METRICS = {
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "max_drawdown",
-    "win_rate",
-    "exposure",
-    "peak_margin_to_equity",
-}
-
-
 def _format_metric(name: str, value: Any) -> str:
     if value is None:
         return "n/a"
-    if name in _PERCENT_METRICS:
+    if name in PERCENT_METRICS:
         return f"{value:.2%}"
     if name.endswith("_days"):
         return f"{value:,.0f}"

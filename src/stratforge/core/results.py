@@ -7,6 +7,19 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+PERCENT_METRICS = frozenset(
+    {
+        "total_return",
+        "cagr",
+        "annual_volatility",
+        "max_drawdown",
+        "win_rate",
+        "exposure",
+        "peak_margin_to_equity",
+    }
+)
+"""Metrics that are fractions, shown as percentages by the CLI and reports."""
+
 
 class Metrics(BaseModel):
     """Headline performance figures; ``None`` where a figure is undefined (no trades, flat)."""

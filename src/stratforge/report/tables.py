@@ -19,18 +19,10 @@ from bokeh.models import (
     TableColumn,
 )
 
+from stratforge.core.results import PERCENT_METRICS
 from stratforge.report.theme import ReportTheme
 
-PERCENT = {
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "max_drawdown",
-    "win_rate",
-    "exposure",
-    "peak_margin_to_equity",
-    "oos_total_return",
-}
+PERCENT = PERCENT_METRICS | {"oos_total_return"}
 HEADLINE = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "trades", "win_rate")
 DASH = "\u2013"  # shown for a missing value
 SEP = " / "  # between the keys of a nested analyzer value

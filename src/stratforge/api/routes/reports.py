@@ -107,6 +107,12 @@ def backtest_report_window(
 
 
 def _search_routes(resource: str, kind: str, noun: str) -> None:
+    def layout(
+        state: AppState, session: Any, job_id: str, theme: str, x: Any, y: Any, aggregate: str
+    ) -> tuple[Any, str]:
+        document = _document(state, session, resource, job_id)
+        return _layout(state, document, kind, theme=theme, x=x, y=y, aggregate=aggregate)
+
     def page(
         state: StateDep,
         session: SessionDep,
@@ -116,9 +122,8 @@ def _search_routes(resource: str, kind: str, noun: str) -> None:
         y: Axis = None,
         aggregate: Aggregate = "best",
     ) -> HTMLResponse:
-        document = _document(state, session, resource, job_id)
-        layout, title = _layout(state, document, kind, theme=theme, x=x, y=y, aggregate=aggregate)
-        return _html(layout, title, theme)
+        report, title = layout(state, session, job_id, theme, x, y, aggregate)
+        return _html(report, title, theme)
 
     def item(
         state: StateDep,
@@ -129,9 +134,8 @@ def _search_routes(resource: str, kind: str, noun: str) -> None:
         y: Axis = None,
         aggregate: Aggregate = "best",
     ) -> Any:
-        document = _document(state, session, resource, job_id)
-        layout, _ = _layout(state, document, kind, theme=theme, x=x, y=y, aggregate=aggregate)
-        return embed_json(layout, theme=theme)
+        report, _ = layout(state, session, job_id, theme, x, y, aggregate)
+        return embed_json(report, theme=theme)
 
     page.__doc__ = f"The interactive report page of a completed {noun}."
     item.__doc__ = f"The {noun} report as Bokeh ``json_item`` JSON."
