@@ -126,9 +126,10 @@ def price_chart(
     chart.add_tools(time_hover([bars], fields, mode="vline"))
     for number, group_ in enumerate(overlays(series, prices.data)):
         indicator_lines(axis, chart, group_, number)
-    trade_lines(chart, result, prices, theme)
-    fill_markers(chart, result, prices, theme)
-    roll_markers(chart, result, prices, theme)
+    price_t = to_millis(prices.datetime)  # parsed once for every marker placed on the bars
+    trade_lines(chart, result, prices, price_t, theme)
+    fill_markers(chart, result, prices, price_t, theme)
+    roll_markers(chart, result, prices, price_t, theme)
     style_legend(chart)
     chart.yaxis.formatter = NumeralTickFormatter(format="0,0.[00]")
     return chart
@@ -219,12 +220,13 @@ def drawdown_chart(axis: TimeAxis, group: Group) -> Any:
     return chart
 
 
-def chart_prices(prices: PriceSeries, times: np.ndarray, fills: np.ndarray) -> np.ndarray:
+def chart_prices(
+    prices: PriceSeries, price_t: np.ndarray, times: np.ndarray, fills: np.ndarray
+) -> np.ndarray:
     """Fill prices placed on the drawn series: for futures, real contract prices are moved
     onto the adjusted continuous series by that bar's adjustment."""
     if prices.raw_close is None or not len(fills):
         return fills
-    price_t = to_millis(prices.datetime)
     at = np.clip(np.searchsorted(price_t, times, side="right") - 1, 0, len(price_t) - 1)
     adjusted = np.asarray(prices.close, dtype=np.float64)[at]
     raw = np.asarray(prices.raw_close, dtype=np.float64)[at]
@@ -233,7 +235,9 @@ def chart_prices(prices: PriceSeries, times: np.ndarray, fills: np.ndarray) -> n
     return fills + (adjusted - raw)
 
 
-def fill_markers(chart: Any, result: RunResult, prices: PriceSeries, theme: ReportTheme) -> None:
+def fill_markers(
+    chart: Any, result: RunResult, prices: PriceSeries, price_t: np.ndarray, theme: ReportTheme
+) -> None:
     fills = [
         o
         for o in result.orders
@@ -247,7 +251,7 @@ def fill_markers(chart: Any, result: RunResult, prices: PriceSeries, theme: Repo
     source = ColumnDataSource(
         {
             "t": t,
-            "y": chart_prices(prices, t, price),
+            "y": chart_prices(prices, price_t, t, price),
             "price": price,
             "side": [o.side for o in fills],
             "size": [o.executed_size for o in fills],
@@ -275,7 +279,9 @@ def fill_markers(chart: Any, result: RunResult, prices: PriceSeries, theme: Repo
     chart.add_tools(time_hover([markers], fields))
 
 
-def trade_lines(chart: Any, result: RunResult, prices: PriceSeries, theme: ReportTheme) -> None:
+def trade_lines(
+    chart: Any, result: RunResult, prices: PriceSeries, price_t: np.ndarray, theme: ReportTheme
+) -> None:
     trades = [t for t in result.trades if t.data == prices.data and t.exit_price is not None]
     if not trades:
         return
@@ -288,8 +294,8 @@ def trade_lines(chart: Any, result: RunResult, prices: PriceSeries, theme: Repor
         {
             "t": t0,
             "t1": t1,
-            "y0": chart_prices(prices, t0, entry),
-            "y1": chart_prices(prices, t1, exit_),
+            "y0": chart_prices(prices, price_t, t0, entry),
+            "y1": chart_prices(prices, price_t, t1, exit_),
             "direction": [t.direction for t in trades],
             "size": [t.size for t in trades],
             "entry": entry,
@@ -316,12 +322,13 @@ def trade_lines(chart: Any, result: RunResult, prices: PriceSeries, theme: Repor
     chart.add_tools(time_hover([segments], fields, line_policy="interp"))
 
 
-def roll_markers(chart: Any, result: RunResult, prices: PriceSeries, theme: ReportTheme) -> None:
+def roll_markers(
+    chart: Any, result: RunResult, prices: PriceSeries, price_t: np.ndarray, theme: ReportTheme
+) -> None:
     rolls = [r for r in result.rolls if r.data == prices.data]
     if not rolls:
         return
     t = to_millis([r.datetime for r in rolls])
-    price_t = to_millis(prices.datetime)
     at = np.clip(np.searchsorted(price_t, t, side="right") - 1, 0, len(price_t) - 1)
     source = ColumnDataSource(
         {

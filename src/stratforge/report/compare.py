@@ -10,6 +10,7 @@ from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, HoverTool, LayoutDOM, NumeralTickFormatter
 from bokeh.plotting import figure
 
+from stratforge.core.errors import SpecError
 from stratforge.core.results import RunResult
 from stratforge.report.series import equity_groups
 from stratforge.report.tables import format_value, html_div, label
@@ -35,7 +36,7 @@ def comparison_report(
 ) -> LayoutDOM:
     """Growth of 1 and drawdown of each run on shared axes, and a metrics table."""
     if not results:
-        raise ValueError("results: give at least one run to compare")
+        raise SpecError("results", "give at least one run to compare")
     look = get_theme(theme)
     growth = figure(
         x_axis_type="datetime",

@@ -23,6 +23,7 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from bokeh.transform import dodge
 
+from stratforge.core.errors import SpecError
 from stratforge.core.optimize import SearchResult
 from stratforge.core.walkforward import WalkForwardResult
 from stratforge.plugin.registry import did_you_mean
@@ -93,11 +94,11 @@ def trial_frame(result: SearchResult, names: list[str]) -> pd.DataFrame:
 def heatmap_axes(names: list[str], x: str | None, y: str | None) -> tuple[str, str]:
     for given, field in ((x, "x"), (y, "y")):
         if given is not None and given not in names:
-            raise ValueError(f"{field}: no parameter {given!r}; {did_you_mean(given, names)}")
+            raise SpecError(field, f"no parameter {given!r}; {did_you_mean(given, names)}")
     x = x or next(n for n in names if n != y)
     y = y or next(n for n in names if n != x)
     if x == y:
-        raise ValueError(f"y: choose a parameter other than x ({x!r})")
+        raise SpecError("y", f"choose a parameter other than x ({x!r})")
     return x, y
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from bokeh.resources import Resources
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
 from stratforge.api.deps import AppState, SessionDep, StateDep
 from stratforge.api.routes import _jobs
+from stratforge.core.errors import SpecError
 from stratforge.core.results import RunResult
 from stratforge.report.compare import comparison_report
 from stratforge.report.output import embed_json, standalone_html
@@ -41,12 +42,10 @@ def _document(state: AppState, session: Any, resource: str, job_id: str) -> dict
 
 
 def _layout(state: AppState, document: dict[str, Any], kind: str, **options: Any) -> Any:
-    try:
-        return report_for(
-            document, kind=kind, panels=state.plugins.registries.report_panels.as_dict(), **options
-        )
-    except ValueError as exc:  # e.g. an unknown heatmap parameter
-        raise HTTPException(status_code=422, detail=str(exc)) from None
+    # A bad option (e.g. an unknown heatmap parameter) is a SpecError: 422 naming the field.
+    return report_for(
+        document, kind=kind, panels=state.plugins.registries.report_panels.as_dict(), **options
+    )
 
 
 def _html(layout: Any, title: str, theme: str) -> HTMLResponse:
@@ -96,7 +95,7 @@ def backtest_report_window(
     """Full-resolution rows of every charted series in a time window (thinned past 250,000
     rows): what a report page draws when zoomed in beyond its embedded detail."""
     if end <= start:
-        raise HTTPException(status_code=422, detail="end: must be after start")
+        raise SpecError("end", "must be after start")
     job = _jobs.fetch(session, BacktestRun, job_id)
     document = _jobs.result_of(state, job)
     series = state.report_series.get(job.result_blob or "")
@@ -107,35 +106,28 @@ def backtest_report_window(
 
 
 def _search_routes(resource: str, kind: str, noun: str) -> None:
-    def layout(
-        state: AppState, session: Any, job_id: str, theme: str, x: Any, y: Any, aggregate: str
-    ) -> tuple[Any, str]:
+    def built(
+        state: StateDep,
+        session: SessionDep,
+        job_id: str,
+        theme: Theme = "light",
+        x: Axis = None,
+        y: Axis = None,
+        aggregate: Aggregate = "best",
+    ) -> tuple[Any, str, str]:
+        """The layout, title and theme: the step the page and its JSON share."""
         document = _document(state, session, resource, job_id)
-        return _layout(state, document, kind, theme=theme, x=x, y=y, aggregate=aggregate)
+        layout, title = _layout(state, document, kind, theme=theme, x=x, y=y, aggregate=aggregate)
+        return layout, title, theme
 
-    def page(
-        state: StateDep,
-        session: SessionDep,
-        job_id: str,
-        theme: Theme = "light",
-        x: Axis = None,
-        y: Axis = None,
-        aggregate: Aggregate = "best",
-    ) -> HTMLResponse:
-        report, title = layout(state, session, job_id, theme, x, y, aggregate)
-        return _html(report, title, theme)
+    # A default, not Annotated: with postponed annotations a local alias would not resolve.
+    def page(report: tuple[Any, str, str] = Depends(built)) -> HTMLResponse:
+        layout, title, theme = report
+        return _html(layout, title, theme)
 
-    def item(
-        state: StateDep,
-        session: SessionDep,
-        job_id: str,
-        theme: Theme = "light",
-        x: Axis = None,
-        y: Axis = None,
-        aggregate: Aggregate = "best",
-    ) -> Any:
-        report, _ = layout(state, session, job_id, theme, x, y, aggregate)
-        return embed_json(report, theme=theme)
+    def item(report: tuple[Any, str, str] = Depends(built)) -> Any:
+        layout, _, theme = report
+        return embed_json(layout, theme=theme)
 
     page.__doc__ = f"The interactive report page of a completed {noun}."
     item.__doc__ = f"The {noun} report as Bokeh ``json_item`` JSON."
