@@ -156,6 +156,8 @@ def test_result_is_complete_and_json_serialisable(plugins: Plugins) -> None:
         "analyzers",
         "indicators",
         "prices",
+        "risk_events",
+        "strategy_info",
         "provenance",
     }
     assert len(payload["equity"]["value"]) == 300 == len(payload["equity"]["datetime"])

@@ -103,7 +103,7 @@ def test_fractional_futures_orders_round_down_to_whole_contracts(plugins: Plugin
         {
             "data": {"source": "synthetic", "root": "ES", "args": {"bars": 300}},
             "strategy": {"name": "sma_cross"},
-            "sizer": {"name": "percent", "params": {"percents": 20}},
+            "sizer": {"name": "percent", "params": {"percent": 20}},
             "cash": 1_000_000,
         }
     )

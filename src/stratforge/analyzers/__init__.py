@@ -1,9 +1,11 @@
-"""Built-in analyzers: backtrader's standard set under stable stratforge names."""
+"""Built-in analyzers: backtrader's standard set under stable stratforge names, plus the
+risk and performance analyzers of ``stratforge.analyzers.risk`` (see docs/analyzers.md)."""
 
 from __future__ import annotations
 
 import backtrader as bt
 
+from stratforge.analyzers.risk import RISK_ANALYZERS
 from stratforge.plugin.hookspecs import hookimpl
 from stratforge.plugin.registry import Register
 
@@ -34,3 +36,5 @@ def register_analyzers(register: Register) -> None:
     for name, analyzer in _BACKTRADER_ANALYZERS.items():
         register(analyzer, name=name)
     register(AnnualReturn, name="annual_return")
+    for name, (analyzer, aliases) in RISK_ANALYZERS.items():
+        register(analyzer, name=name, aliases=aliases)

@@ -47,7 +47,7 @@ def seed_demo(settings: Settings, engine: Engine, plugins: Plugins) -> str:
                     "name": "sma_cross",
                     "params": {"fast": 20, "slow": 60, "long_only": True},
                 },
-                "sizer": {"name": "percent", "params": {"percents": 95}},
+                "sizer": {"name": "percent", "params": {"percent": 95}},
                 "analyzers": [{"name": "sharpe"}, {"name": "drawdown"}, {"name": "trade_stats"}],
             }
         )

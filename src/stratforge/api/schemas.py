@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 BACKTEST_EXAMPLE = {
     "data": {"source": "synthetic", "args": {"bars": 1500, "regime_length": 120}},
     "strategy": {"name": "sma_cross", "params": {"fast": 20, "slow": 60, "long_only": True}},
-    "sizer": {"name": "percent", "params": {"percents": 95}},
+    "sizer": {"name": "percent", "params": {"percent": 95}},
     "analyzers": [{"name": "sharpe"}, {"name": "drawdown"}],
     "cash": 100000,
 }

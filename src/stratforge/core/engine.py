@@ -29,6 +29,7 @@ from stratforge.core.results import (
     OrderRecord,
     PriceSeries,
     Provenance,
+    RiskEvent,
     RollEvent,
     RunResult,
     TradeRecord,
@@ -39,6 +40,7 @@ from stratforge.data.feed import make_feed
 from stratforge.futures.broker import FuturesBroker, futures_comminfo
 from stratforge.futures.feed import RollingFeed
 from stratforge.plugin.manager import Plugins
+from stratforge.risk.guard import GuardedBroker, RiskGuard, RiskMonitor, RiskRule
 
 _TIMEFRAMES = {
     "ticks": bt.TimeFrame.Ticks,
@@ -50,6 +52,7 @@ _TIMEFRAMES = {
     "years": bt.TimeFrame.Years,
 }
 _RECORDER = "_stratforge_recorder"
+_RISK_MONITOR = "_stratforge_risk"
 
 
 @lru_cache(maxsize=1)
@@ -68,9 +71,10 @@ class ResolvedRun:
     sizer: Component | None
     analyzers: list[Component] = field(default_factory=list)
     indicators: list[Component] = field(default_factory=list)
+    risk_rules: list[Component] = field(default_factory=list)
 
     def plugins_used(self) -> dict[str, str | None]:
-        parts = [self.strategy, *self.analyzers, *self.indicators]
+        parts = [self.strategy, *self.analyzers, *self.indicators, *self.risk_rules]
         parts += [c for data in self.datas for c in data.components()]
         if self.sizer:
             parts.append(self.sizer)
@@ -94,6 +98,9 @@ def resolve(spec: RunSpec, plugins: Plugins) -> ResolvedRun:
         indicators=[
             resolve_component(reg.indicators, a, f"indicators[{i}]")
             for i, a in enumerate(spec.indicators)
+        ],
+        risk_rules=[
+            resolve_component(reg.risk_rules, r, f"risk[{i}]") for i, r in enumerate(spec.risk)
         ],
     )
 
@@ -212,9 +219,11 @@ def build_cerebro(resolved: ResolvedRun, markets: list[Market], plugins: Plugins
     """A Cerebro with preload and runonce on, the recorder added, plugins configured."""
     spec = resolved.spec
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, tradehistory=True)
-    if any(m.series is not None for m in markets):
-        cerebro.broker = FuturesBroker()
+    futures = any(m.series is not None for m in markets)
+    cerebro.broker = FuturesBroker() if futures else GuardedBroker()
     _configure_broker(cerebro.broker, spec)
+    if resolved.risk_rules:
+        cerebro.broker.guard = RiskGuard([_risk_rule(c) for c in resolved.risk_rules])
     for market in markets:
         cerebro.adddata(_feed(market, cerebro.broker))
     cerebro.addstrategy(resolved.strategy.obj, **resolved.strategy.params)
@@ -225,8 +234,17 @@ def build_cerebro(resolved: ResolvedRun, markets: list[Market], plugins: Plugins
     for name, analyzer in _analyzer_names(resolved.analyzers):
         cerebro.addanalyzer(analyzer.obj, _name=name, **analyzer.params)
     cerebro.addanalyzer(RunRecorder, _name=_RECORDER)
+    if resolved.risk_rules:
+        cerebro.addanalyzer(RiskMonitor, _name=_RISK_MONITOR)
     plugins.manager.hook.configure_cerebro(cerebro=cerebro, spec=spec)
     return cerebro
+
+
+def _risk_rule(component: Component) -> RiskRule:
+    """A fresh rule instance per run: rules keep state (daily counters, halts)."""
+    rule: RiskRule = component.obj(**component.params)
+    rule.name = component.name
+    return rule
 
 
 def _feed(market: Market, broker: bt.BrokerBase) -> bt.feed.DataBase:
@@ -333,6 +351,8 @@ def collect_result(
         },
         indicators=_indicator_records(strategy),
         prices=[price_series(market) for market in markets],
+        risk_events=[RiskEvent(**r) for r in _risk_records(strategy)],
+        strategy_info=_strategy_info(strategy),
         provenance=Provenance(
             stratforge_version=dist_version("stratforge"),
             backtrader_version=bt.__version__,
@@ -421,6 +441,26 @@ def _roll_records(broker: bt.BrokerBase) -> list[dict[str, Any]]:
     ]
 
 
+def _strategy_info(strategy: bt.Strategy) -> dict[str, Any]:
+    """What the strategy reports about itself through an optional ``result_info()``."""
+    info = getattr(strategy, "result_info", None)
+    return to_jsonable(info()) if callable(info) else {}
+
+
+def _risk_records(strategy: bt.Strategy) -> list[dict[str, Any]]:
+    """Risk-rule and sizer events (``dt`` as backtrader float days), oldest first."""
+    events = [*getattr(strategy.broker, "risk_events", [])]
+    events.extend(getattr(strategy.getsizer(), "events", []))
+    if not events:
+        return []
+    events.sort(key=lambda e: e["dt"])
+    iso = num2iso(np.array([e["dt"] for e in events], dtype=np.float64))
+    return [
+        {**{k: v for k, v in e.items() if k != "dt"}, "datetime": text}
+        for e, text in zip(events, iso, strict=True)
+    ]
+
+
 def num2iso(days: np.ndarray) -> list[str]:
     """ISO-8601 strings for backtrader float dates (inverse of ``date2num``), vectorised.
 
@@ -474,6 +514,11 @@ def _indicator_records(strategy: bt.Strategy) -> list[IndicatorRecord]:
                 subplot=bool(indicator.plotinfo.subplot),
                 plot=bool(indicator.plotinfo.plot),
                 lines=lines,
+                hidden_lines=[
+                    alias
+                    for alias in lines
+                    if getattr(getattr(indicator.plotlines, alias, None), "_plotskip", False)
+                ],
             )
         )
     return records

@@ -52,6 +52,10 @@ class RunRecorder(bt.Analyzer):
             record = _order_record(order)
             record["contract"] = order.info.get("contract") or _held_contract(order.data)
             record["roll"] = bool(order.info.get("roll", False))
+            info = order.info
+            record["risk_rule"] = (
+                info.get("risk_rule") or info.get("rejected_by") or info.get("trimmed_by")
+            )
             self.orders.append(record)
 
     def get_analysis(self) -> dict[str, Any]:

@@ -78,6 +78,10 @@ class OrderRecord(BaseModel):
     data: str
     contract: str | None = Field(None, description="Futures: the contract month filled.")
     roll: bool = Field(False, description="Futures: a leg of a position roll.")
+    risk_rule: str | None = Field(
+        None,
+        description="The risk rule that placed (stop, target, flatten), trimmed or rejected it.",
+    )
     side: str
     type: str
     size: float
@@ -106,6 +110,20 @@ class RollEvent(BaseModel):
     status: str = Field(description="Completed, or Margin when the new leg could not be opened.")
 
 
+class RiskEvent(BaseModel):
+    """An order a risk rule or sizer acted on: rejected, trimmed, or an action the rule took."""
+
+    datetime: str
+    data: str
+    rule: str = Field(description="The risk rule (or ``sizer:<name>``) that acted.")
+    action: str = Field(
+        description="rejected, trimmed, flattened, halted, bracket (stop/target placed), skipped."
+    )
+    requested: float | None = Field(None, description="Order size asked for.")
+    allowed: float | None = Field(None, description="Order size let through (0 when rejected).")
+    reason: str = ""
+
+
 class IndicatorRecord(BaseModel):
     """An indicator the strategy declared, with its lines and how it wants to be plotted."""
 
@@ -115,6 +133,9 @@ class IndicatorRecord(BaseModel):
     subplot: bool
     plot: bool
     lines: dict[str, list[float | None]]
+    hidden_lines: list[str] = Field(
+        default_factory=list, description="Lines kept as data but not drawn (plotlines skip)."
+    )
 
 
 class PriceSeries(BaseModel):
@@ -159,6 +180,14 @@ class RunResult(BaseModel):
     analyzers: dict[str, Any]
     indicators: list[IndicatorRecord]
     prices: list[PriceSeries] = Field(default_factory=list)
+    risk_events: list[RiskEvent] = Field(
+        default_factory=list, description="Orders the risk rules and sizers rejected or changed."
+    )
+    strategy_info: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the strategy reports about itself (``result_info()``), e.g. the "
+        "ML strategy's fitted models and feature importances.",
+    )
     provenance: Provenance
 
     def to_json(self, *, indent: int | None = None) -> str:

@@ -100,6 +100,11 @@ class RunSpec(_Strict):
         default_factory=list,
         description="Extra registered indicators computed on the data and kept in the result.",
     )
+    risk: list[ComponentSpec] = Field(
+        default_factory=list,
+        description="Risk rules the engine enforces for any strategy (e.g. max_position, "
+        "bracket), applied in order; see `stratforge plugins risk_rules`.",
+    )
     cash: PositiveFloat = 100_000.0
     commission: CommissionSpec = Field(default_factory=CommissionSpec)
     slippage: SlippageSpec = Field(default_factory=SlippageSpec)

@@ -9,7 +9,6 @@ both legs pay commission and slippage and a ``roll`` event is recorded.
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any
 
@@ -17,8 +16,7 @@ import backtrader as bt
 
 from stratforge.futures.contracts import ContractSpec
 from stratforge.futures.feed import ExecutionView, RollingFeed
-
-log = logging.getLogger("stratforge.futures")
+from stratforge.risk.guard import GuardedBroker
 
 
 class FuturesCommInfo(bt.CommInfoBase):
@@ -71,8 +69,8 @@ def futures_comminfo(
     )
 
 
-class FuturesBroker(bt.brokers.BackBroker):
-    """BackBroker plus routing to execution views, position rolling and margin tracking."""
+class FuturesBroker(GuardedBroker):
+    """A risk-guarded BackBroker with execution-view routing, position rolling and margins."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -116,7 +114,8 @@ class FuturesBroker(bt.brokers.BackBroker):
             return size
         whole = float(math.floor(abs(size) + 1e-9))
         if whole == 0:
-            log.warning("%s: order for %.4g contracts rounds down to 0; skipped", data._name, size)
+            reason = f"order for {size:.4g} contracts rounds down to 0"
+            self.record_skip(data, "whole_contracts", size, reason)
             return None
         return whole
 

@@ -55,7 +55,10 @@ class ContinuousSeries:
     raw: pd.DataFrame
     """Unadjusted open/high/low/close of the contract held on each bar, plus ``roll_exit``:
     on a roll bar, the old contract's price for closing the position (its open that bar, or
-    its last close when it has no bar then); NaN elsewhere."""
+    its last close when it has no bar then); NaN elsewhere. ``next_close`` is the close of
+    the nearest later-expiring contract priced on that bar and ``carry_years`` the time
+    between the two expiries (both NaN when no later contract has a price): the inputs of
+    roll yield (carry)."""
     contracts: list[ContractId]
     """Contracts in the order used; ``contract_index`` indexes this list."""
     contract_index: np.ndarray
@@ -228,6 +231,7 @@ def _assemble(
     frame.index.name = "datetime"
     raw_prices = raw.loc[:, list(PRICE_COLUMNS)].copy()
     raw_prices["roll_exit"] = _roll_exits(chain, rolls, pd.DatetimeIndex(raw_prices.index), table)
+    raw_prices["next_close"], raw_prices["carry_years"] = _next_contract(chain, contracts, pieces)
     return ContinuousSeries(
         root=chain.root,
         adjustment=adjustment,
@@ -237,6 +241,36 @@ def _assemble(
         contract_index=index_of,
         rolls=pd.DataFrame(table, columns=list(ROLL_COLUMNS)),
     )
+
+
+_CARRY_CANDIDATES = 3
+
+
+def _next_contract(
+    chain: ContractChain, contracts: list[ContractId], pieces: list[pd.DataFrame]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar, the next contract's close and the years to its expiry from the held one's.
+
+    The next contract is chosen per bar among those priced on that bar, so a contract that
+    only starts trading later never shapes earlier values (no look-ahead when truncated).
+    """
+    available = chain.contracts()
+    closes, years = [], []
+    for held, piece in zip(contracts, pieces, strict=True):
+        close = np.full(len(piece), np.nan)
+        carry = np.full(len(piece), np.nan)
+        later = [c for c in available if c > held][:_CARRY_CANDIDATES]
+        expiry = chain.last_trade_date(held)
+        for candidate in later:
+            prices = chain.frames[candidate]["close"].reindex(piece.index).to_numpy(np.float64)
+            fill = np.isnan(close) & np.isfinite(prices)
+            close[fill] = prices[fill]
+            carry[fill] = (chain.last_trade_date(candidate) - expiry).days / 365.25
+        closes.append(close)
+        years.append(carry)
+    if not closes:
+        return np.empty(0), np.empty(0)
+    return np.concatenate(closes), np.concatenate(years)
 
 
 def _roll_exits(

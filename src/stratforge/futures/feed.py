@@ -24,11 +24,22 @@ class RollingFeed(ArrayFeed):
 
     Lines beyond OHLCV: ``raw_open``/``raw_high``/``raw_low``/``raw_close`` (unadjusted
     prices of the contract held), ``roll_exit`` (on a roll bar, the old contract's price for
-    closing a position; NaN otherwise), ``contract_no`` (index into ``contracts``) and ``fx``
-    (account-currency value of one unit of the contract's currency).
+    closing a position; NaN otherwise), ``contract_no`` (index into ``contracts``), ``fx``
+    (account-currency value of one unit of the contract's currency), and ``next_close`` /
+    ``carry_years`` (the next contract's close and years between the expiries: carry).
     """
 
-    lines = ("raw_open", "raw_high", "raw_low", "raw_close", "roll_exit", "contract_no", "fx")
+    lines = (
+        "raw_open",
+        "raw_high",
+        "raw_low",
+        "raw_close",
+        "roll_exit",
+        "contract_no",
+        "fx",
+        "next_close",
+        "carry_years",
+    )
     params = (("series", None), ("spec", None), ("fx_rates", None))
 
     def __init__(self) -> None:
@@ -54,6 +65,8 @@ class RollingFeed(ArrayFeed):
             "roll_exit": raw["roll_exit"].to_numpy(),
             "contract_no": series.contract_index.astype(np.float64),
             "fx": fx,
+            "next_close": raw["next_close"].to_numpy(),
+            "carry_years": raw["carry_years"].to_numpy(),
         }
         return feed_columns(series.frame, extra)
 

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import backtrader as bt
 
+from stratforge.indicators.adaptive import KAMA, AdaptiveSuperTrend
+from stratforge.indicators.bands import BollingerSmoother, KeltnerChannel
+from stratforge.indicators.carry import RollYield
 from stratforge.indicators.channels import DonchianChannel
+from stratforge.indicators.ehlers import GaussianFilter
 from stratforge.plugin.hookspecs import hookimpl
 from stratforge.plugin.registry import Register
 
-__all__ = ["DonchianChannel"]
+__all__ = [
+    "KAMA",
+    "AdaptiveSuperTrend",
+    "BollingerSmoother",
+    "DonchianChannel",
+    "GaussianFilter",
+    "KeltnerChannel",
+    "RollYield",
+]
 
 _BACKTRADER_STAPLES: dict[str, type[bt.Indicator]] = {
     "sma": bt.ind.SMA,
@@ -30,3 +42,9 @@ def register_indicators(register: Register) -> None:
     for name, indicator in _BACKTRADER_STAPLES.items():
         register(indicator, name=name)
     register(DonchianChannel, name="donchian_channel", aliases=["donchian"])
+    register(GaussianFilter, name="gaussian_filter")
+    register(AdaptiveSuperTrend, name="adaptive_supertrend", aliases=["supertrend"])
+    register(BollingerSmoother, name="bollinger_smoother")
+    register(KeltnerChannel, name="keltner_channel", aliases=["keltner"])
+    register(KAMA, name="kama")
+    register(RollYield, name="roll_yield", aliases=["carry"])

@@ -64,6 +64,11 @@ def register_optimizers(register: Register) -> None:
 
 
 @_hookspec
+def register_risk_rules(register: Register) -> None:
+    """Contribute ``stratforge.risk.RiskRule`` subclasses (dataclasses; fields are params)."""
+
+
+@_hookspec
 def register_report_panels(register: Register) -> None:
     """Contribute report tabs: callables ``(result, theme, /)`` returning a Bokeh layout
     (or None when the run has nothing for this panel)."""

@@ -22,6 +22,7 @@ import pluggy
 from stratforge.futures.contracts import ContractSpec
 from stratforge.plugin import hookspecs
 from stratforge.plugin.registry import Registry
+from stratforge.risk.guard import RiskRule
 
 if TYPE_CHECKING:
     from stratforge.core.settings import Settings
@@ -35,6 +36,7 @@ BUILTIN_PLUGINS = (
     "stratforge.futures.specs",
     "stratforge.futures.rolls",
     "stratforge.optimizers",
+    "stratforge.risk",
     "stratforge.report.panels",
 )
 
@@ -75,6 +77,7 @@ class Registries:
     contracts: Registry[ContractSpec]
     roll_rules: Registry[Callable[..., Any]]
     optimizers: Registry[Callable[..., Any]]
+    risk_rules: Registry[type[RiskRule]]
     report_panels: Registry[Callable[..., Any]]
 
     @classmethod
@@ -88,6 +91,7 @@ class Registries:
             contracts=Registry("contract", _instance_of(ContractSpec)),
             roll_rules=Registry("roll rule", _callable),
             optimizers=Registry("optimizer", _callable),
+            risk_rules=Registry("risk rule", _subclass_of(RiskRule)),
             report_panels=Registry("report panel", _callable),
         )
 

@@ -7,6 +7,7 @@ way: unknown names get "did you mean" hints, values are coerced to the declared 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import re
@@ -58,6 +59,13 @@ def describe_params(obj: object) -> list[ParamInfo]:
             for name, default in params._getitems()
             if not name.startswith("_")
         ]
+    if isinstance(obj, type) and dataclasses.is_dataclass(obj):
+        hints = typing.get_type_hints(obj)
+        return [
+            ParamInfo(f.name, _field_default(f), hints.get(f.name, Any), docs.get(f.name))
+            for f in dataclasses.fields(obj)
+            if f.init and not f.name.startswith("_")
+        ]
     if callable(obj):
         hints = typing.get_type_hints(obj)
         return [
@@ -69,6 +77,14 @@ def describe_params(obj: object) -> list[ParamInfo]:
             and not _is_injected(hints.get(p.name))
         ]
     return []
+
+
+def _field_default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return _REQUIRED
 
 
 def _is_injected(annotation: Any) -> bool:

@@ -169,7 +169,10 @@ def indicator_groups(result: RunResult, times: dict[str, np.ndarray]) -> list[Gr
         columns = {
             line: np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
             for line, values in record.lines.items()
+            if line not in record.hidden_lines
         }
+        if not columns:
+            continue
         group = Group(
             f"indicator:{record.name}",
             "line",
