@@ -118,6 +118,13 @@ def parse_assignments(pairs: list[str] | None, option: str) -> dict[str, str]:
     return parsed
 
 
+def parse_rule(text: str) -> dict[str, Any]:
+    """``NAME`` or ``NAME:key=value,key=value`` (``--risk``) as a ComponentSpec dict."""
+    name, _, rest = text.partition(":")
+    pairs = [p for p in rest.split(",") if p.strip()] if rest else []
+    return {"name": name.strip(), "params": parse_assignments(pairs, "--risk")}
+
+
 @app.command()
 def run(
     strategy: Annotated[str, typer.Option("--strategy", "-s", help="Strategy name.")] = "sma_cross",
@@ -156,6 +163,13 @@ def run(
     ] = None,
     analyzer: Annotated[
         list[str] | None, typer.Option("--analyzer", help="Analyzer name (repeatable).")
+    ] = None,
+    risk: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--risk",
+            help="Risk rule with params, NAME or NAME:param=value,param=value (repeatable).",
+        ),
     ] = None,
     cash: Annotated[float, typer.Option(help="Starting cash.")] = 100_000.0,
     commission: Annotated[
@@ -218,6 +232,7 @@ def run(
                         else None
                     ),
                     "analyzers": [{"name": a} for a in analyzer or []],
+                    "risk": [parse_rule(text) for text in risk or []],
                     "cash": cash,
                     "commission": broker_part,
                     "slippage": {"percent": slippage},
@@ -238,6 +253,60 @@ def run(
         out.print(f"result written to {out_file}")
     if report_file is not None:
         out.print(f"report written to {report_file}")
+
+
+@app.command("check-lookahead")
+def check_lookahead_command(
+    strategy: Annotated[str, typer.Option("--strategy", "-s", help="Strategy name.")] = "sma_cross",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Strategy parameter name=value.")
+    ] = None,
+    data: Annotated[str, typer.Option("--data", "-d", help="Data source name.")] = "synthetic",
+    data_arg: Annotated[
+        list[str] | None, typer.Option("--data-arg", "-a", help="Data source argument name=value.")
+    ] = None,
+    root: Annotated[
+        list[str] | None,
+        typer.Option("--root", help="Futures root (repeatable: one feed per root)."),
+    ] = None,
+    sizer: Annotated[str | None, typer.Option(help="Sizer name.")] = None,
+    cash: Annotated[float, typer.Option(help="Starting cash.")] = 1_000_000.0,
+    samples: Annotated[
+        int, typer.Option(min=1, help="Signal bars to cut the data after and re-run.")
+    ] = 10,
+    spec_file: Annotated[
+        Path | None, typer.Option("--spec", help="Check this RunSpec (JSON file) instead.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Re-run a strategy on data cut after its signal bars; exit 1 if it used later bars."""
+    from stratforge.core.lookahead import check_lookahead
+
+    with user_errors():
+        if spec_file is not None:
+            spec = RunSpec.model_validate_json(spec_file.read_text(encoding="utf-8"))
+        else:
+            args = parse_assignments(data_arg, "--data-arg")
+            roots: list[str | None] = list(root) if root else [None]
+            feeds = [{"source": data, "args": args, "root": r} for r in roots]
+            spec = RunSpec.model_validate(
+                {
+                    "data": feeds if len(feeds) > 1 else feeds[0],
+                    "strategy": {"name": strategy, "params": parse_assignments(param, "--param")},
+                    "sizer": {"name": sizer} if sizer else None,
+                    "cash": cash,
+                }
+            )
+        report = check_lookahead(spec, samples=samples, plugins=_plugins())
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+    else:
+        verdict = "passed" if report.passed else "FAILED: uses data it could not have seen"
+        out.print(f"{report.strategy}: {len(report.cuts)} cuts over {report.bars} bars, {verdict}")
+        for finding in report.findings:
+            out.print(f"  cut after {finding.cut} ({finding.kind}) {finding.detail}", markup=False)
+    if not report.passed:
+        raise typer.Exit(1)
 
 
 def write_run_report(result: RunResult, path: Path, plugins: Plugins) -> None:

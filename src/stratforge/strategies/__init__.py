@@ -11,13 +11,38 @@ from stratforge.strategies.classic import (
     RsiReversion,
     SmaCross,
 )
+from stratforge.strategies.futures import (
+    CarryStrategy,
+    MultiMarketTrend,
+    TrendFollowing,
+    TurtleBreakout,
+    VolTargetStrategy,
+)
+from stratforge.strategies.ml import MLClassifier
 
-__all__ = ["BollingerReversion", "DonchianBreakout", "RsiReversion", "SignalStrategy", "SmaCross"]
+__all__ = [
+    "BollingerReversion",
+    "CarryStrategy",
+    "DonchianBreakout",
+    "MLClassifier",
+    "MultiMarketTrend",
+    "RsiReversion",
+    "SignalStrategy",
+    "SmaCross",
+    "TrendFollowing",
+    "TurtleBreakout",
+    "VolTargetStrategy",
+]
 
 
 @hookimpl
 def register_strategies(register: Register) -> None:
     register(SmaCross, name="sma_cross", aliases=["sma_crossover"])
-    register(DonchianBreakout, name="donchian_breakout", aliases=["turtle"])
+    register(DonchianBreakout, name="donchian_breakout")
     register(RsiReversion, name="rsi_reversion")
     register(BollingerReversion, name="bollinger_reversion")
+    register(TrendFollowing, name="trend_following", aliases=["tsmom"])
+    register(MultiMarketTrend, name="multi_market_trend")
+    register(TurtleBreakout, name="turtle", aliases=["turtle_breakout"])
+    register(CarryStrategy, name="carry")
+    register(MLClassifier, name="ml_classifier", aliases=["ml"])
