@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stratforge.analyzers.stats import calmar_ratio, trade_statistics, value_at_risk
 from stratforge.core.results import Metrics
 
 DAYS_PER_YEAR = 365.25
@@ -27,11 +28,14 @@ def compute_metrics(
     end_value = float(values[-1]) if len(values) else start_value
     total_return = end_value / start_value - 1.0
     drawdown, dd_bars, dd_days = _drawdowns(times, values)
+    growth = _cagr(total_return, years)
+    risk = value_at_risk(returns, 0.95, "historical") if len(returns) > 1 else {}
+    trade_stats = trade_statistics(trade_pnls) if trade_pnls else {}
     return Metrics(
         start_value=start_value,
         end_value=end_value,
         total_return=total_return,
-        cagr=_cagr(total_return, years),
+        cagr=growth,
         annual_volatility=_volatility(returns, periods),
         sharpe=_sharpe(returns, periods),
         sortino=_sortino(returns, periods),
@@ -41,6 +45,12 @@ def compute_metrics(
         trades=len(trade_pnls),
         win_rate=_win_rate(trade_pnls),
         profit_factor=_profit_factor(trade_pnls),
+        calmar=calmar_ratio(growth, drawdown),
+        var_95=risk.get("var"),
+        cvar_95=risk.get("cvar"),
+        sqn=trade_stats.get("sqn"),
+        expectancy=trade_stats.get("expectancy"),
+        payoff_ratio=trade_stats.get("payoff_ratio"),
         exposure=float(np.count_nonzero(positions) / len(positions)) if len(positions) else 0.0,
         bars=len(values),
         periods_per_year=periods,

@@ -16,6 +16,8 @@ PERCENT_METRICS = frozenset(
         "win_rate",
         "exposure",
         "peak_margin_to_equity",
+        "var_95",
+        "cvar_95",
     }
 )
 """Metrics that are fractions, shown as percentages by the CLI and reports."""
@@ -37,6 +39,16 @@ class Metrics(BaseModel):
     trades: int
     win_rate: float | None
     profit_factor: float | None
+    calmar: float | None = Field(None, description="CAGR / max drawdown.")
+    var_95: float | None = Field(
+        None, description="Historical one-bar Value at Risk at 95%, a loss fraction."
+    )
+    cvar_95: float | None = Field(
+        None, description="Historical one-bar CVaR (expected shortfall) at 95%."
+    )
+    sqn: float | None = Field(None, description="System quality number of net trade PnLs.")
+    expectancy: float | None = Field(None, description="Mean net PnL per closed trade.")
+    payoff_ratio: float | None = Field(None, description="Average win / average loss.")
     exposure: float = Field(description="Fraction of bars with an open position.")
     bars: int
     periods_per_year: float | None

@@ -90,6 +90,56 @@ def monthly_returns_panel(result: Any, theme: Any, /) -> Any:
     return chart
 
 
+def risk_events_panel(result: Any, theme: Any, /) -> Any:
+    """Every order a risk rule or sizer trimmed, rejected or placed, and why."""
+    if not result.risk_events:
+        return None
+    from stratforge.report.series import to_millis
+    from stratforge.report.tables import grid
+
+    rows = [event.model_dump() for event in result.risk_events]
+    columns = {key: [row[key] for row in rows] for key in rows[0]}
+    columns["datetime"] = to_millis(columns["datetime"]).tolist()
+    return grid(columns, datetimes=("datetime",))
+
+
+def model_panel(result: Any, theme: Any, /) -> Any:
+    """A model-based strategy's feature importances (last fit) and its fits over time."""
+    info = result.strategy_info or {}
+    importances = info.get("feature_importances")
+    fits = info.get("models") or []
+    if not importances and not fits:
+        return None
+    from bokeh.layouts import column
+    from bokeh.models import ColumnDataSource, HoverTool
+    from bokeh.plotting import figure
+
+    from stratforge.report.tables import grid
+
+    parts = []
+    if importances:
+        ranked = sorted(importances.items(), key=lambda kv: kv[1] or 0.0)
+        names = [name for name, _ in ranked]
+        source = ColumnDataSource({"feature": names, "weight": [v or 0.0 for _, v in ranked]})
+        chart = figure(
+            y_range=names,
+            height=max(160, 26 * len(names) + 60),
+            sizing_mode="stretch_width",
+            title=f"Feature importances of the last {info.get('estimator', 'model')} fit",
+            tools="",
+            toolbar_location=None,
+        )
+        chart.hbar(y="feature", right="weight", height=0.7, source=source, color=theme.up)
+        chart.add_tools(HoverTool(tooltips=[("feature", "@feature"), ("weight", "@weight{0.000}")]))
+        parts.append(chart)
+    scalar = [k for k, v in (fits[0] if fits else {}).items() if not isinstance(v, dict | list)]
+    if fits and scalar:
+        parts.append(grid({k: [fit.get(k) for fit in fits] for k in scalar}, height=300))
+    return column(*parts, sizing_mode="stretch_width")
+
+
 @hookimpl
 def register_report_panels(register: Any) -> None:
     register(monthly_returns_panel, name="Monthly returns")
+    register(risk_events_panel, name="Risk events")
+    register(model_panel, name="Model")
