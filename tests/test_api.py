@@ -270,6 +270,7 @@ def test_plugins_and_contracts(client: TestClient) -> None:
         "data_sources",
         "roll_rules",
         "optimizers",
+        "risk_rules",
     } <= kinds
     sma = client.get("/api/v1/plugins/strategy/sma_cross").json()
     assert sma["params_schema"]["properties"]["fast"] == {
@@ -290,6 +291,79 @@ def test_plugins_and_contracts(client: TestClient) -> None:
         contracts["ES"]["multiplier"] == 50
         and client.get("/api/v1/contracts/CL").json()["root"] == "CL"
     )
+
+
+BUILTIN_SET = {
+    "strategies": ["trend_following", "multi_market_trend", "turtle", "carry", "ml_classifier"],
+    "indicators": [
+        "gaussian_filter",
+        "adaptive_supertrend",
+        "bollinger_smoother",
+        "donchian_channel",
+        "keltner_channel",
+        "kama",
+        "roll_yield",
+    ],
+    "sizers": [
+        "fixed",
+        "percent",
+        "fixed_fractional",
+        "volatility_target",
+        "futures_risk",
+        "futures_margin",
+    ],
+    "analyzers": [
+        "performance",
+        "drawdowns",
+        "value_at_risk",
+        "exposure",
+        "turnover",
+        "trade_statistics",
+        "period_returns",
+        "futures_risk",
+        "monte_carlo",
+    ],
+    "risk_rules": [
+        "max_position",
+        "max_gross_exposure",
+        "max_daily_loss",
+        "bracket",
+        "max_orders_per_day",
+    ],
+}
+
+
+def test_builtin_plugin_set_has_documented_schemas(client: TestClient) -> None:
+    for kind, names in BUILTIN_SET.items():
+        for name in names:
+            plugin = client.get(f"/api/v1/plugins/{kind}/{name}").json()
+            assert plugin["plugin"].startswith("stratforge."), (kind, name)
+            for param, schema in plugin["params_schema"]["properties"].items():
+                assert schema.get("description"), (kind, name, param)
+
+
+def test_backtest_with_risk_rules_analyzers_and_ml_over_the_api(client: TestClient) -> None:
+    body = {
+        "data": {"source": "synthetic", "args": {"bars": 300}},
+        "strategy": {
+            "name": "ml_classifier",
+            "params": {"min_train": 120, "estimator_params": {"n_estimators": 10}},
+        },
+        "sizer": {"name": "percent", "params": {"percent": 50}},
+        "analyzers": [{"name": "performance"}, {"name": "value_at_risk"}],
+        "risk": [{"name": "bracket", "params": {"stop_loss": 0.01}}],
+    }
+    job = submit(client, "backtests", body)
+    assert wait_for(client, job["links"]["self"])["status"] == "completed"
+    result = client.get(f"{job['links']['self']}/result").json()
+    assert {"performance", "value_at_risk"} <= set(result["analyzers"])
+    assert result["strategy_info"]["models"] and result["strategy_info"]["feature_importances"]
+    assert any(e["rule"] == "bracket" for e in result["risk_events"])
+    assert result["metrics"]["calmar"] is not None or result["metrics"]["max_drawdown"] == 0
+    bad = client.post(
+        "/api/v1/backtests", json={**body, "risk": [{"name": "bracket", "params": {"stop": 1}}]}
+    )
+    assert bad.status_code == 422 and "stop_loss" in bad.text
 
 
 def _csv_bytes(rows: int = 200) -> bytes:

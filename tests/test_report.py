@@ -80,6 +80,35 @@ def test_one_data_report_has_every_part(one_data: RunResult) -> None:
     assert_finite_json(layout)
 
 
+def test_risk_events_model_and_new_analyzers_are_reported() -> None:
+    result = run_backtest(
+        RunSpec.model_validate(
+            {
+                "data": {"args": {"bars": 300}},
+                "strategy": {
+                    "name": "ml_classifier",
+                    "params": {"min_train": 120, "estimator_params": {"n_estimators": 8}},
+                },
+                "indicators": [{"name": "keltner_channel"}, {"name": "adaptive_supertrend"}],
+                "analyzers": [{"name": "value_at_risk"}, {"name": "monte_carlo"}],
+                "risk": [{"name": "bracket", "params": {"stop_loss": 0.01}}],
+            }
+        )
+    )
+    layout = backtest_report(result)
+    titles = tab_titles(layout)
+    assert {"Risk events", "Model", "Analyzers"} <= set(titles)
+    model = layout.tabs[titles.index("Model")].child
+    bars = model.select_one({"type": GlyphRenderer}).data_source.data
+    assert sorted(bars["feature"]) == sorted(result.strategy_info["features"])
+    risk = layout.tabs[titles.index("Risk events")].child
+    assert set(risk.source.data["rule"]) == {"bracket"}
+    # SuperTrend's direction and multiplier lines are data, not drawn on the price axis
+    supertrend = next(i for i in result.indicators if i.indicator == "AdaptiveSuperTrend")
+    assert set(supertrend.hidden_lines) == {"direction", "multiplier"}
+    assert_finite_json(layout)
+
+
 def test_zero_trade_run_reports(plugins: object) -> None:
     flat = run_backtest(RunSpec.model_validate({"strategy": SMA}), frame=ohlc_frame([100.0] * 80))
     assert flat.trades == []

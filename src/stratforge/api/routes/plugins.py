@@ -21,6 +21,7 @@ KINDS = (
     "data_sources",
     "roll_rules",
     "optimizers",
+    "risk_rules",
 )
 
 
@@ -39,7 +40,8 @@ def plugin_out(kind: str, entry: Entry[Any]) -> PluginOut:
 
 @router.get("", response_model=list[PluginOut])
 def list_plugins(state: StateDep, kind: str | None = None) -> list[PluginOut]:
-    """Strategies, indicators, sizers, analyzers, data sources, roll rules and optimisers."""
+    """Strategies, indicators, sizers, analyzers, data sources, roll rules, optimisers and
+    risk rules."""
     kinds = [_kind(kind)] if kind else list(KINDS)
     registries = state.plugins.registries.by_kind()
     return [plugin_out(k, e) for k in kinds for e in registries[k].entries()]
