@@ -20,7 +20,7 @@ run: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/stratforge run --strategy sma_cross --param fast=20 --param slow=60 \
-		--param long_only=true --sizer percent --sizer-param percents=95 \
+		--param long_only=true --sizer percent --sizer-param percent=95 \
 		--data-arg bars=2500 --data-arg regime_length=120 --analyzer sharpe --analyzer drawdown
 
 lint: $(STAMP)

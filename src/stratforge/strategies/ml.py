@@ -9,9 +9,13 @@ strategies stays fast for everyone else.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import inspect
 import re
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import backtrader as bt
@@ -142,6 +146,8 @@ def _positive_ints(name: str, values: Any, minimum: int = 1) -> tuple[int, ...]:
         raise ValueError(f"{name} must be a list of integers, got {values!r}") from None
     if any(n < minimum or n != float(v) for n, v in zip(numbers, items, strict=True)):
         raise ValueError(f"{name} must be integers >= {minimum}, got {values!r}")
+    if len(set(numbers)) < len(numbers):  # features are named by these: keep them unique
+        raise ValueError(f"{name} has duplicates: {values!r}")
     return numbers
 
 
@@ -207,6 +213,29 @@ class _ForestProba:
         return float(np.add.accumulate(self._prob[node])[-1] / len(node))
 
 
+_THREADS = threading.Lock()
+
+
+@functools.cache
+def _thread_controller() -> Any:
+    from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
+
+    return ThreadpoolController()  # finding the libraries takes ms: once per process
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """One BLAS/OpenMP thread while fitting or predicting, as ``n_jobs=1`` does for joblib.
+
+    Runs are parallelised across processes; OpenMP threads on busy cores made
+    hist_gradient_boosting several times slower, and thread counts can change BLAS
+    rounding. The limit is process-wide, so the lock keeps concurrent runs in threads from
+    restoring each other's limits in the wrong order.
+    """
+    with _THREADS, _thread_controller().limit(limits=1):
+        yield
+
+
 def _probability_of_up(model: Any) -> Any:
     """A callable row -> P(up) for *model*, fast for tree forests."""
     from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
@@ -219,7 +248,8 @@ def _probability_of_up(model: Any) -> Any:
         return _ForestProba([model], column)
 
     def predict(row: np.ndarray) -> float:
-        return float(model.predict_proba(row.reshape(1, -1))[0, column])
+        with single_thread():
+            return float(model.predict_proba(row.reshape(1, -1))[0, column])
 
     return predict
 
@@ -268,7 +298,7 @@ class MLClassifier(SignalStrategy):
         ("window", "rolling"),
         ("train_bars", 500),
         ("min_train", 200),
-        ("retrain_every", 50),
+        ("retrain_every", 250),
         ("threshold", 0.55),
         ("exit_between", True),
         ("keep_models", 0),
@@ -305,7 +335,7 @@ class MLClassifier(SignalStrategy):
             raise ValueError(f"seed must be in [0, 2**32), got {seed}")
         extra = get("extra_features")
         bad = [n for n in extra if not isinstance(n, str) or not n.isidentifier()]
-        if bad or "datetime" in extra:
+        if bad or "datetime" in extra or len(set(extra)) < len(extra):
             raise ValueError(f"extra_features must be data line names, got {list(extra)!r}")
         build_estimator(get("estimator"), get("estimator_params"), seed)
 
@@ -398,11 +428,8 @@ class MLClassifier(SignalStrategy):
         if len(y) < self.p.min_train or y.min() == y.max():
             return  # too few usable rows, or one class only: try again next bar
         from sklearn.base import clone
-        from threadpoolctl import threadpool_limits
 
-        # One BLAS/OpenMP thread, like n_jobs=1: runs are parallelised across processes, and
-        # oversubscribed OpenMP made hist_gradient_boosting fits several times slower.
-        with threadpool_limits(limits=1):
+        with single_thread():
             model = clone(self._template).fit(X, y)
             accuracy = float(model.score(X, y))
         self._model, self._predict, self._last_fit_row = model, _probability_of_up(model), now
