@@ -175,3 +175,23 @@ def test_unknown_rule_suggests_the_closest_name(plugins: Plugins) -> None:
     spec = RunSpec.model_validate({"strategy": {"name": "sma_cross"}, "risk": [{"name": "brackt"}]})
     with pytest.raises(SpecError, match="did you mean 'bracket'"):
         run_backtest(spec, plugins=plugins)
+
+
+def test_futures_orders_are_reviewed_in_whole_contracts_and_rolls_are_not(plugins: Plugins) -> None:
+    spec = RunSpec.model_validate(
+        {
+            "data": {"source": "synthetic", "root": "ES", "args": {"bars": 100}},
+            "strategy": {"name": "scripted", "params": {"script": [[1, 2], [3, 1], [5, -1]]}},
+            "cash": 2_000_000.0,
+            "risk": [{"name": "max_position", "params": {"max_size": 2}}],
+        }
+    )
+    result = run_backtest(spec, plugins=plugins)
+    mine = [(o.side, o.size, o.status, o.risk_rule) for o in result.orders if not o.roll]
+    assert mine == [
+        ("buy", 2.0, "Completed", None),
+        ("buy", 1.0, "Rejected", "max_position"),
+        ("sell", -1.0, "Completed", None),
+    ]
+    assert any(o.roll and o.status == "Completed" for o in result.orders)
+    assert events(result) == [("max_position", "rejected", 1.0, 0.0)]
