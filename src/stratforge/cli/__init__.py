@@ -125,16 +125,22 @@ def parse_rule(text: str) -> dict[str, Any]:
     return {"name": name.strip(), "params": parse_assignments(pairs, "--risk")}
 
 
+StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help="Strategy name.")]
+ParamOption = Annotated[
+    list[str] | None, typer.Option("--param", "-p", help="Strategy parameter name=value.")
+]
+DataOption = Annotated[str, typer.Option("--data", "-d", help="Data source name.")]
+DataArgOption = Annotated[
+    list[str] | None, typer.Option("--data-arg", "-a", help="Data source argument name=value.")
+]
+
+
 @app.command()
 def run(
-    strategy: Annotated[str, typer.Option("--strategy", "-s", help="Strategy name.")] = "sma_cross",
-    param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="Strategy parameter name=value.")
-    ] = None,
-    data: Annotated[str, typer.Option("--data", "-d", help="Data source name.")] = "synthetic",
-    data_arg: Annotated[
-        list[str] | None, typer.Option("--data-arg", "-a", help="Data source argument name=value.")
-    ] = None,
+    strategy: StrategyOption = "sma_cross",
+    param: ParamOption = None,
+    data: DataOption = "synthetic",
+    data_arg: DataArgOption = None,
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Shortcut for --data csv --data-arg path=FILE.")
     ] = None,
@@ -257,14 +263,10 @@ def run(
 
 @app.command("check-lookahead")
 def check_lookahead_command(
-    strategy: Annotated[str, typer.Option("--strategy", "-s", help="Strategy name.")] = "sma_cross",
-    param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="Strategy parameter name=value.")
-    ] = None,
-    data: Annotated[str, typer.Option("--data", "-d", help="Data source name.")] = "synthetic",
-    data_arg: Annotated[
-        list[str] | None, typer.Option("--data-arg", "-a", help="Data source argument name=value.")
-    ] = None,
+    strategy: StrategyOption = "sma_cross",
+    param: ParamOption = None,
+    data: DataOption = "synthetic",
+    data_arg: DataArgOption = None,
     root: Annotated[
         list[str] | None,
         typer.Option("--root", help="Futures root (repeatable: one feed per root)."),
