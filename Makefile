@@ -7,7 +7,7 @@ STAMP := $(VENV)/.stratforge-installed
 EXAMPLE := plugins/stratforge-example
 OPTUNA := plugins/stratforge-optuna
 
-.PHONY: run demo test lint typecheck bench browser clean
+.PHONY: run demo test lint typecheck bench browser docs clean
 
 $(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml $(OPTUNA)/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,8 +42,13 @@ browser:
 test: lint typecheck browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# The documentation site (MkDocs Material, API reference by mkdocstrings) into site/;
+# strict: any warning (a broken link, a missing reference) fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
