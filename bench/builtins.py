@@ -17,22 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 from stratforge import RunSpec, run_backtest
+from stratforge.analyzers.risk import RISK_ANALYZERS
 from stratforge.core.engine import default_plugins
 from stratforge.core.lookahead import check_lookahead
 
 BARS = 2500
 STOCK = {"source": "synthetic", "args": {"bars": BARS}}
-ANALYZERS = [
-    "performance",
-    "drawdowns",
-    "value_at_risk",
-    "exposure",
-    "turnover",
-    "trade_statistics",
-    "period_returns",
-    "futures_risk",
-    "monte_carlo",
-]
+ANALYZERS = list(RISK_ANALYZERS)
 RULES = [
     {"name": "max_position", "params": {"max_size": 5000}},
     {"name": "max_gross_exposure", "params": {"max_exposure": 1.0}},

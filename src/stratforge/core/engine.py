@@ -431,14 +431,7 @@ def markets_sha256(markets: list[Market]) -> str:
 
 
 def _roll_records(broker: bt.BrokerBase) -> list[dict[str, Any]]:
-    events = getattr(broker, "roll_events", [])
-    if not events:
-        return []
-    iso = num2iso(np.array([e["dt"] for e in events], dtype=np.float64))
-    return [
-        {**{k: v for k, v in e.items() if k != "dt"}, "datetime": text}
-        for e, text in zip(events, iso, strict=True)
-    ]
+    return _dated(getattr(broker, "roll_events", []))
 
 
 def _strategy_info(strategy: bt.Strategy) -> dict[str, Any]:
@@ -451,9 +444,13 @@ def _risk_records(strategy: bt.Strategy) -> list[dict[str, Any]]:
     """Risk-rule and sizer events (``dt`` as backtrader float days), oldest first."""
     events = [*getattr(strategy.broker, "risk_events", [])]
     events.extend(getattr(strategy.getsizer(), "events", []))
+    return _dated(sorted(events, key=lambda e: e["dt"]))
+
+
+def _dated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Event dicts with backtrader's float ``dt`` replaced by an ISO ``datetime``."""
     if not events:
         return []
-    events.sort(key=lambda e: e["dt"])
     iso = num2iso(np.array([e["dt"] for e in events], dtype=np.float64))
     return [
         {**{k: v for k, v in e.items() if k != "dt"}, "datetime": text}

@@ -25,6 +25,7 @@ import pandas as pd
 from stratforge.core.engine import build_cerebro, num2iso, prepare
 from stratforge.core.markets import Market
 from stratforge.core.spec import RunSpec
+from stratforge.data.feed import date2num_array
 from stratforge.futures.continuous import ContinuousSeries
 from stratforge.plugin.manager import Plugins
 
@@ -155,8 +156,7 @@ def _cut_points(full: _Trace, samples: int) -> list[int]:
 
 def _truncated(market: Market, last_time: float) -> Market:
     """The market's bars up to *last_time* (backtrader float days), nothing later."""
-    index = pd.DatetimeIndex(market.frame.index)
-    days = (index.as_unit("us").asi8 / 86_400_000_000.0) + 719163.0
+    days = date2num_array(pd.DatetimeIndex(market.frame.index))
     keep = int(np.searchsorted(days, last_time + 1e-9, side="right"))
     series = market.series
     if series is not None:

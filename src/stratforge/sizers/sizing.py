@@ -62,7 +62,7 @@ class BaseSizer(bt.Sizer):
         return 0.0
 
 
-def _real_scale(data: Any) -> float:
+def real_scale(data: Any) -> float:
     """Factor from the feed's (adjusted) price changes to real contract price changes."""
     raw = getattr(getattr(data, "lines", None), "raw_close", None)
     if raw is None or getattr(data, "multiplicative", False) is False:
@@ -81,7 +81,7 @@ def average_true_range(data: Any, period: int) -> float:
     prev = close[:-1]
     true_range = np.maximum(high[1:] - low[1:], np.abs(high[1:] - prev))
     true_range = np.maximum(true_range, np.abs(low[1:] - prev))
-    return float(true_range.mean()) * _real_scale(data)
+    return float(true_range.mean()) * real_scale(data)
 
 
 def price_change_volatility(data: Any, lookback: int) -> float:
@@ -93,7 +93,7 @@ def price_change_volatility(data: Any, lookback: int) -> float:
     if available < 3:
         return math.nan
     close = np.asarray(data.close.get(size=available), dtype=np.float64)
-    return float(np.std(np.diff(close), ddof=1)) * _real_scale(data)
+    return float(np.std(np.diff(close), ddof=1)) * real_scale(data)
 
 
 def bars_per_year(data: Any, lookback: int) -> float:

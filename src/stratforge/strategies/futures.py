@@ -14,15 +14,7 @@ import backtrader as bt
 
 from stratforge.indicators.carry import RollYield
 from stratforge.risk.guard import multiplier, reference_price
-from stratforge.sizers.sizing import bars_per_year
-
-
-def real_scale(data: Any) -> float:
-    """Factor from the feed's price changes to the held contract's (ratio-adjusted feeds)."""
-    raw = getattr(getattr(data, "lines", None), "raw_close", None)
-    if raw is None or not getattr(data, "multiplicative", False):
-        return 1.0
-    return float(raw[0]) / float(data.close[0])
+from stratforge.sizers.sizing import bars_per_year, real_scale
 
 
 def is_futures(broker: bt.BrokerBase, data: Any) -> bool:
