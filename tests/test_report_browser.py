@@ -6,7 +6,6 @@ nothing is fetched from the internet: BokehJS comes from the server itself.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,32 +15,16 @@ import httpx
 import pytest
 
 from tests.api_helpers import FINISHED
+from tests.browser_helpers import RENDERED, chromium
 from tests.server_helpers import free_port, server
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-RENDERED = "() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle"
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert shutil.which(CHROMIUM), (
-        "install Debian's chromium (make test does): apt-get install chromium"
-    )
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from stratforge import __version__
-from stratforge.api import errors
+from stratforge.api import dashboard, errors
 from stratforge.api.deps import AppState, require_api_key
 from stratforge.api.dispatcher import Dispatcher
 from stratforge.api.routes import (
     backtests,
     contracts,
     datasets,
+    events,
     optimizations,
     plugins,
     reports,
@@ -79,12 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     protected.include_router(optimizations.walkforward_router)
     protected.include_router(system.router)
     protected.include_router(reports.router)
+    protected.include_router(events.router)
     app.include_router(protected)
     app.include_router(system.public_router, prefix=API_PREFIX)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    dashboard.install(app)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:  # browsers ask for one on every page; there is none

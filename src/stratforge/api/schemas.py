@@ -57,6 +57,7 @@ class JobOut(BaseModel):
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    data: str = Field(description="What the job reads, in a few words.")
     spec: dict[str, Any] | None = Field(description="The submitted spec (left out of listings).")
     links: dict[str, str]
 

@@ -705,9 +705,10 @@ def serve(
         demo_id = seed_demo(settings, engine, _plugins()) if demo else None
         engine.dispose()
     base = f"http://{host}:{port}"
-    out.print(f"stratforge API:  {base}/docs   (data in {settings.data_dir})", soft_wrap=True)
+    out.print(f"dashboard:       {base}/   (data in {settings.data_dir})", soft_wrap=True)
+    out.print(f"REST API docs:   {base}/docs", soft_wrap=True)
     if demo_id:
-        out.print(f"demo backtest:   {base}/api/v1/backtests/{demo_id}", soft_wrap=True)
+        out.print(f"demo backtest:   {base}/runs/backtests/{demo_id}", soft_wrap=True)
         out.print(f"its report:      {base}/api/v1/backtests/{demo_id}/report", soft_wrap=True)
     os.environ["STRATFORGE_DATA_DIR"] = str(settings.data_dir)
     if settings.plugins_dirs:
@@ -720,6 +721,7 @@ def serve(
         workers=workers,
         reload=reload,
         log_level="info",
+        timeout_graceful_shutdown=5,  # open event streams must not hold a shutdown
     )
 
 

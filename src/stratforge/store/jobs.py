@@ -5,12 +5,12 @@ own behalf except where the docstring says the change must be durable at once.""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, update
-from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from stratforge.store.tables import FINISHED, BacktestRun, Optimization, TrialRow, utcnow
@@ -86,7 +86,7 @@ def list_jobs(
     offset: int = 0,
 ) -> tuple[list[Any], int]:
     """A page of jobs, newest first, and the total that match."""
-    query = select(table).options(defer(table.spec))  # listings leave specs out
+    query = select(table)  # with specs: listings describe each job's data from its spec
     if status:
         query = query.where(col(table.status) == status)
     if strategy:
@@ -259,3 +259,20 @@ def queue_depth(session: Session) -> dict[str, int]:
             for table in (BacktestRun, Optimization)
         )
     return counts
+
+
+def changed_jobs(
+    session: Session, *, since: dt.datetime, watched: Sequence[str] = ()
+) -> tuple[list[Job], list[str]]:
+    """Jobs that are queued or running, created or finished after *since*, or in *watched*;
+    and the *watched* ids that no longer exist (deleted). What a live job list polls for."""
+    found: dict[str, Job] = {}
+    for table in (BacktestRun, Optimization):
+        query = select(table).where(
+            col(table.status).in_(("queued", "running"))
+            | (col(table.created_at) >= since)
+            | (col(table.finished_at) >= since)
+            | col(table.id).in_(list(watched))
+        )
+        found.update((job.id, job) for job in session.exec(query).all())
+    return list(found.values()), [job_id for job_id in watched if job_id not in found]

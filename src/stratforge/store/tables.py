@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 JOB_STATES = ("queued", "running", "completed", "failed", "cancelled")
 FINISHED = ("completed", "failed", "cancelled")
+STATUSES = ("queued", "running", *FINISHED)
 
 
 def utcnow() -> dt.datetime:

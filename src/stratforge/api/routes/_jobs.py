@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -45,6 +45,31 @@ def links(request: Request, job: Job) -> dict[str, str]:
     return out
 
 
+def base_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The RunSpec inside a backtest, optimisation or walk-forward payload."""
+    if "search" in spec:
+        spec = spec["search"]
+    return dict(spec.get("base", spec))
+
+
+def describe_data(spec: dict[str, Any]) -> str:
+    """A short label of what a job reads, for listings: 'dataset ds_…', 'ES synthetic, …'."""
+    data = base_spec(spec).get("data") or {}
+    return "; ".join(_describe_feed(feed) for feed in (data if isinstance(data, list) else [data]))
+
+
+def _describe_feed(feed: dict[str, Any]) -> str:
+    source = feed.get("source", "synthetic")
+    args = feed.get("args") or {}
+    label = f"dataset {args.get('id', '?')}" if source == "dataset" else source
+    if source == "synthetic" and "bars" in args:
+        label += f" {args['bars']} bars"
+    if feed.get("root"):
+        roll = (feed.get("roll") or {}).get("name", "default roll")
+        label = f"{feed['root']} {label}, {roll}, {feed.get('adjust', 'difference')}"
+    return label
+
+
 def job_out(request: Request, job: Job, *, with_spec: bool = True) -> BacktestOut | OptimizationOut:
     common = {
         "id": job.id,
@@ -58,6 +83,7 @@ def job_out(request: Request, job: Job, *, with_spec: bool = True) -> BacktestOu
         "created_at": aware(job.created_at),
         "started_at": aware(job.started_at),
         "finished_at": aware(job.finished_at),
+        "data": describe_data(job.spec),
         "spec": job.spec if with_spec else None,
         "links": links(request, job),
     }
@@ -77,6 +103,28 @@ def as_json(model: Any, status_code: int = 200) -> Response:
     """A response serialised once by pydantic-core: the hot read paths skip FastAPI's second
     validation of an already-typed model (the response_model still documents the shape)."""
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
+Format = Annotated[
+    Literal["json", "csv"], Query(description="json, or csv for a spreadsheet (one row each).")
+]
+
+
+def table_response(rows: Any, format: str, filename: str) -> Any:
+    """*rows* as JSON, or as a CSV download (a list of records, or a dict of columns)."""
+    if format == "json":
+        return rows
+    import pandas as pd
+
+    frame = pd.DataFrame(rows if rows else [])
+    for column in frame.columns:  # nested values (params, metrics) stay readable as JSON
+        if frame[column].map(lambda v: isinstance(v, (dict, list))).any():
+            frame[column] = frame[column].map(json.dumps)
+    return Response(
+        frame.to_csv(index=False),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    )
 
 
 def check_datasets(session: Session, specs: list[RunSpec], where: str) -> list[str]:

@@ -62,11 +62,14 @@ _jobs.add_lifecycle_routes(
 
 
 def _part(name: str) -> Any:
-    def read(state: StateDep, session: SessionDep, job_id: str) -> Any:
-        return _jobs.result_of(state, _jobs.fetch(session, BacktestRun, job_id))[name]
+    def read(
+        state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
+    ) -> Any:
+        rows = _jobs.result_of(state, _jobs.fetch(session, BacktestRun, job_id))[name]
+        return _jobs.table_response(rows, format, f"{job_id}-{name}")
 
     read.__name__ = f"get_{name}"
-    read.__doc__ = f"The run's {name}, from storage."
+    read.__doc__ = f"The run's {name}, from storage, as JSON or CSV."
     return read
 
 

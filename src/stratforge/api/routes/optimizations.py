@@ -86,8 +86,10 @@ def get_trials(
     status: Annotated[str | None, Query(pattern="^(completed|failed|pruned)$")] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
+    format: _jobs.Format = "json",
 ) -> Any:
-    """Trials so far (they arrive while the search runs), sortable by any metric."""
+    """Trials so far (they arrive while the search runs), sortable by any metric; CSV with
+    ``format=csv``."""
     _jobs.fetch(session, Optimization, job_id, "optimize")
     rows = jobs.list_trials(session, optimization_id=job_id)
     if status:
@@ -116,10 +118,21 @@ def get_trials(
         return (False, -value if descending else value)
 
     rows.sort(key=key)
-    return [
+    out = [
         TrialOut(**r.model_dump(exclude={"id", "optimization_id"}))
         for r in rows[offset : offset + limit]
     ]
+    if format == "csv":
+        return _jobs.table_response([_flat(t) for t in out], format, f"{job_id}-trials")
+    return out
+
+
+def _flat(trial: TrialOut) -> dict[str, Any]:
+    """One CSV row: parameters and metrics as their own columns."""
+    row = trial.model_dump(exclude={"params", "metrics"})
+    row.update({f"param_{k}": v for k, v in trial.params.items()})
+    row.update(trial.metrics or {})
+    return row
 
 
 _jobs.add_lifecycle_routes(

@@ -1,0 +1,427 @@
+// New backtest / optimisation / walk-forward: a form generated from the installed plugins.
+import { api, watchJob } from "./api.js";
+import {
+  checklist,
+  clearErrors,
+  findField,
+  paramField,
+  paramGroup,
+  picker,
+  placeErrors,
+  shape,
+  showError,
+  wrap,
+} from "./fields.js";
+import { badge, el, toast } from "./ui.js";
+
+const ADJUSTMENTS = ["difference", "ratio", "forward_difference", "none"];
+let catalog = {};
+let parts = {};
+
+function fieldset(legend, ...children) {
+  return el("fieldset", {}, el("legend", { text: legend }), ...children);
+}
+
+function input(id, label, attrs, { loc, hint } = {}) {
+  const control = el("input", { id, ...attrs });
+  return { node: wrap(id, label, control, { loc, hint }), control };
+}
+
+function select(id, label, options, { loc, hint, value } = {}) {
+  const control = el(
+    "select",
+    { id },
+    options.map(([v, text]) => el("option", { value: v, text, selected: v === value })),
+  );
+  return { node: wrap(id, label, control, { loc, hint }), control };
+}
+
+// -- data -------------------------------------------------------------------------------
+
+function dataSection(datasets, contracts) {
+  const params = new URLSearchParams(location.search);
+  const sources = catalog.data_sources;
+  const source = select(
+    "data-source",
+    "Source",
+    sources.map((s) => [s.name, s.name === "dataset" ? "dataset (uploaded)" : s.name]),
+    { loc: "data.source", value: params.get("dataset") ? "dataset" : "synthetic" },
+  );
+  const argsHolder = el("div");
+  let args = null;
+  const datasetSelect = () => {
+    const control = el(
+      "select",
+      { id: "data-dataset", required: true },
+      datasets.length ? null : el("option", { value: "", text: "no datasets: upload one first" }),
+      datasets.map((d) =>
+        el("option", { value: d.id, text: `${d.name} (${d.rows} rows, ${d.id})`, selected: d.id === params.get("dataset") }),
+      ),
+    );
+    const node = wrap("data-dataset", "Dataset", control, { loc: "data.args.id", hint: "" });
+    node.querySelector(".hint").append(el("a", { href: "/datasets", text: "Upload or manage datasets" }));
+    return { node, read: () => ({ params: control.value ? { id: control.value } : {}, errors: control.value ? [] : [[node, "choose a dataset, or upload one on the Datasets page"]] }) };
+  };
+  const rebuild = () => {
+    const plugin = sources.find((s) => s.name === source.control.value);
+    args = plugin.name === "dataset" ? datasetSelect() : paramGroup(plugin, "data.args");
+    argsHolder.replaceChildren(args.node);
+  };
+  source.control.addEventListener("change", rebuild);
+  rebuild();
+
+  const symbol = input("data-symbol", "Feed name", { type: "text", placeholder: "defaults to the source" }, { loc: "data.symbol" });
+  const startDate = input("data-start", "From", { type: "date" }, { loc: "data.start", hint: "optional first bar" });
+  const endDate = input("data-end", "To", { type: "date" }, { loc: "data.end", hint: "optional last bar" });
+
+  const futuresBox = el("input", { id: "data-futures", type: "checkbox" });
+  const root = select(
+    "data-root",
+    "Contract root",
+    contracts.map((c) => [c.root, `${c.root}: ${c.name} (${c.exchange}, ×${c.multiplier})`]),
+    { loc: "data.root", value: "ES" },
+  );
+  const roll = picker({ label: "Roll rule", plugins: catalog.roll_rules, loc: "data.roll", initial: "volume" });
+  const adjust = select("data-adjust", "Adjustment", ADJUSTMENTS.map((a) => [a, a]), {
+    loc: "data.adjust",
+    hint: "How contract months are joined into one continuous series.",
+  });
+  const futures = el("div", { hidden: true }, el("div", { class: "grid" }, root.node, adjust.node), roll.node);
+  futuresBox.addEventListener("change", () => (futures.hidden = !futuresBox.checked));
+
+  const node = fieldset(
+    "Data",
+    el("div", { class: "grid" }, source.node, symbol.node, startDate.node, endDate.node),
+    argsHolder,
+    el("div", { class: "component" }, el("label", { for: "data-futures", class: "check" }, futuresBox, "Futures chain", el("small", { text: " build a rolled, adjusted continuous contract from contract months (synthetic or contracts_dir)" }))),
+    futures,
+  );
+  function read() {
+    const out = args.read();
+    const errors = [...out.errors];
+    const data = { source: source.control.value };
+    if (Object.keys(out.params).length) data.args = out.params;
+    if (symbol.control.value.trim()) data.symbol = symbol.control.value.trim();
+    if (startDate.control.value) data.start = startDate.control.value;
+    if (endDate.control.value) data.end = endDate.control.value;
+    if (futuresBox.checked) {
+      data.root = root.control.value;
+      data.adjust = adjust.control.value;
+      const rolled = roll.read();
+      errors.push(...rolled.errors);
+      if (rolled.value) data.roll = rolled.value;
+    }
+    return { value: data, errors };
+  }
+  return { node, read };
+}
+
+// -- strategy parameters as search dimensions ------------------------------------------
+
+function dimensionEditor(plugin, loc) {
+  const props = plugin.params_schema?.properties || {};
+  const rows = Object.entries(props).map(([name, schema]) => dimensionRow(name, schema, loc));
+  const node = rows.length
+    ? el("div", {}, el("p", { class: "hint", text: "Fix a parameter, or search it: a range (start, stop inclusive, step), a log range, or a list of choices." }), rows.map((r) => r.node))
+    : el("p", { class: "muted", text: "No parameters to search." });
+  return {
+    node,
+    read() {
+      const params = {};
+      const space = {};
+      const errors = [];
+      for (const row of rows) {
+        const out = row.read();
+        errors.push(...out.errors);
+        if (out.space) space[row.name] = out.space;
+        else if (out.fixed !== undefined) params[row.name] = out.fixed;
+      }
+      return { params, space, errors };
+    },
+  };
+}
+
+function dimensionRow(name, schema, loc) {
+  const { type } = shape(schema);
+  const numeric = type === "integer" || type === "number";
+  const modes = [["fixed", "fixed"], ["choice", "choices"]];
+  if (numeric) modes.splice(1, 0, ["range", "range"], ["log", "log range"]);
+  const id = `dim-${name}`;
+  const mode = el("select", { id, "aria-label": `${name}: how to search it` }, modes.map(([v, t]) => el("option", { value: v, text: t })));
+  const fixed = paramField(name, schema, { loc: `${loc}.${name}` });
+  const num = (label, value, extra = {}) => {
+    const control = el("input", { type: "number", step: type === "integer" ? "1" : "any", "aria-label": `${name} ${label}`, placeholder: label, ...extra });
+    if (value !== undefined && value !== null) control.value = String(value);
+    return el("label", { class: "type" }, label, control);
+  };
+  const d = typeof schema.default === "number" ? schema.default : 1;
+  const rangeInputs = el("div", { class: "inputs" }, num("start", Math.max(type === "integer" ? 1 : 0, Math.round(d / 2))), num("stop", d * 2 || 10), num("step", type === "integer" ? Math.max(1, Math.round(d / 4)) : ""));
+  const logInputs = el("div", { class: "inputs" }, num("low", d > 0 ? d / 4 : 0.01), num("high", d > 0 ? d * 4 : 1), num("count", 5, { step: "1" }));
+  const choices = el("input", { type: "text", "aria-label": `${name} choices`, placeholder: "comma-separated, e.g. 5, 10, 20", value: type === "boolean" ? "true, false" : "" });
+  const holder = el("div");
+  const errorSlot = el("p", { class: "error", role: "alert" });
+  const node = el(
+    "div",
+    { class: "dimension", dataset: { loc: `space.${name}`, scope: "search" } },
+    el("label", { for: id }, name, el("small", { text: ` ${schema.description || ""}` })),
+    mode,
+    el("div", {}, holder, errorSlot),
+  );
+  const show = () => {
+    holder.replaceChildren({ fixed: fixed.node, range: rangeInputs, log: logInputs, choice: choices }[mode.value]);
+  };
+  mode.addEventListener("change", show);
+  show();
+  const values = (box) => [...box.querySelectorAll("input")].map((i) => (i.value.trim() === "" ? null : Number(i.value)));
+  return {
+    name,
+    node,
+    read() {
+      if (mode.value === "fixed") {
+        const out = fixed.read();
+        if (out.error) return { errors: [[fixed.node, out.error]] };
+        return { fixed: out.omit ? undefined : out.value, errors: [] };
+      }
+      if (mode.value === "choice") {
+        const options = choices.value.split(",").map((t) => t.trim()).filter(Boolean).map((t) => {
+          try {
+            return JSON.parse(t);
+          } catch {
+            return t;
+          }
+        });
+        if (!options.length) return { errors: [[node, "enter at least one choice"]] };
+        return { space: { kind: "choice", options }, errors: [] };
+      }
+      if (mode.value === "range") {
+        const [start, stop, step] = values(rangeInputs);
+        if (start === null || stop === null) return { errors: [[node, "enter start and stop"]] };
+        const space = { kind: type === "integer" ? "int" : "float", start, stop };
+        if (step !== null) space.step = step;
+        return { space, errors: [] };
+      }
+      const [low, high, count] = values(logInputs);
+      if (low === null || high === null) return { errors: [[node, "enter low and high"]] };
+      const space = { kind: "log", low, high, integer: type === "integer" };
+      if (count !== null) space.num = count;
+      return { space, errors: [] };
+    },
+  };
+}
+
+// -- the whole form --------------------------------------------------------------------
+
+function baseSection(mode, datasets, contracts) {
+  const strategy = picker({
+    label: "Strategy",
+    plugins: catalog.strategies,
+    loc: "strategy",
+    initial: "sma_cross",
+    build: mode === "optimization" ? (plugin, loc) => dimensionEditor(plugin, loc) : paramGroup,
+  });
+  const data = dataSection(datasets, contracts);
+  const sizer = picker({ label: "Sizer", plugins: catalog.sizers, loc: "sizer", optional: true });
+  const analyzers = checklist({ plugins: catalog.analyzers, loc: "analyzers" });
+  const risk = checklist({ plugins: catalog.risk_rules, loc: "risk" });
+  const indicators = checklist({ plugins: catalog.indicators, loc: "indicators" });
+  const cash = input("cash", "Starting cash", { type: "number", step: "any", value: "100000" }, { loc: "cash" });
+  const commission = input("commission", "Commission", { type: "number", step: "any", value: "0" }, { loc: "commission.value", hint: "percent: a fraction of traded value (0.001 = 0.1%); per unit: cash per unit" });
+  const commissionKind = select("commission-kind", "Commission kind", [["percent", "percent"], ["per_unit", "per unit"]], { loc: "commission.kind" });
+  const slippage = input("slippage", "Slippage, fraction of price", { type: "number", step: "any", value: "0" }, { loc: "slippage.percent" });
+  const seed = input("seed", "Seed", { type: "number", step: "1", value: "0" }, { loc: "seed", hint: "for synthetic data and random choices" });
+  const node = el(
+    "div",
+    {},
+    fieldset("Strategy", strategy.node),
+    data.node,
+    fieldset("Sizer", sizer.node),
+    fieldset("Analyzers", analyzers.node),
+    fieldset("Risk rules", el("p", { class: "hint", text: "Every strategy order is reviewed by these rules before it reaches the broker." }), risk.node),
+    el("details", {}, el("summary", { text: "Extra indicators to chart" }), fieldset("Indicators", indicators.node)),
+    fieldset("Account", el("div", { class: "grid" }, cash.node, commission.node, commissionKind.node, slippage.node, seed.node)),
+  );
+  function read() {
+    const errors = [];
+    const chosen = strategy.read();
+    errors.push(...chosen.errors);
+    const spec = { strategy: chosen.value, data: null };
+    const dataOut = data.read();
+    errors.push(...dataOut.errors);
+    spec.data = dataOut.value;
+    const sized = sizer.read();
+    errors.push(...sized.errors);
+    if (sized.value) spec.sizer = sized.value;
+    for (const [key, list] of [["analyzers", analyzers], ["risk", risk], ["indicators", indicators]]) {
+      const out = list.read();
+      errors.push(...out.errors);
+      if (out.value.length) spec[key] = out.value;
+    }
+    const number = (box, key, set) => {
+      const text = box.control.value.trim();
+      if (text === "") return;
+      const value = Number(text);
+      if (!Number.isFinite(value)) errors.push([box.node, "enter a number"]);
+      else set(value, key);
+    };
+    number(cash, "cash", (v) => (spec.cash = v));
+    number(commission, "commission", (v) => v && (spec.commission = { value: v, kind: commissionKind.control.value }));
+    number(slippage, "slippage", (v) => v && (spec.slippage = { percent: v }));
+    number(seed, "seed", (v) => v && (spec.seed = v));
+    return { spec, space: chosen.extra?.space, errors };
+  }
+  return { node, read };
+}
+
+function searchSection() {
+  const metrics = JSON.parse(document.getElementById("metric-names").textContent);
+  const method = picker({ label: "Method", plugins: catalog.optimizers, loc: "method", initial: "grid" });
+  const metric = select("metric", "Metric", metrics.map((m) => [m.name, m.name]), { loc: "metric", value: "sharpe" });
+  const describeMetric = () => {
+    metric.node.querySelector(".hint").textContent = metrics.find((m) => m.name === metric.control.value)?.description || "";
+  };
+  metric.control.addEventListener("change", describeMetric);
+  describeMetric();
+  const maximize = input("maximize", "Maximise the metric", { type: "checkbox", checked: true }, { loc: "maximize" });
+  const trials = input("trials", "Trial budget", { type: "number", step: "1", min: "1" }, { loc: "trials", hint: "optional for grid; needed for random and Bayesian searches" });
+  const seed = input("search-seed", "Search seed", { type: "number", step: "1", value: "0" }, { loc: "seed" });
+  const executor = select("executor", "Executor", [["serial", "serial (one process)"], ["ray", "ray (parallel workers)"]], { loc: "executor" });
+  const constraintsId = "constraints";
+  const constraints = el("textarea", { id: constraintsId, placeholder: "fast < slow", spellcheck: false });
+  const constraintsField = wrap(constraintsId, "Constraints", constraints, { loc: "constraints", hint: "One per line, over parameter names; trials that break one are skipped before they run." });
+  const wf = input("walkforward", "Walk-forward: re-optimise on rolling train windows, score on the test windows after them", { type: "checkbox" }, { loc: "walkforward" });
+  const train = input("wf-train", "Train length", { type: "text", value: "500" }, { loc: "train", hint: "bars, or a period: 2Y, 6M, 4W, 30D" });
+  const test = input("wf-test", "Test length", { type: "text", value: "250" }, { loc: "test", hint: "bars or a period" });
+  const step = input("wf-step", "Step", { type: "text" }, { loc: "step", hint: "default: the test length" });
+  const anchored = input("wf-anchored", "Anchored (every train window starts at the first bar)", { type: "checkbox" }, { loc: "anchored" });
+  const wfBox = el("div", { hidden: true, class: "grid" }, train.node, test.node, step.node, anchored.node);
+  wf.control.addEventListener("change", () => (wfBox.hidden = !wf.control.checked));
+  const node = el(
+    "div",
+    {},
+    fieldset("Search", method.node, el("div", { class: "grid" }, metric.node, maximize.node, trials.node, seed.node, executor.node), constraintsField),
+    fieldset("Walk-forward", wf.node, wfBox),
+  );
+  const length = (text) => (/^\d+$/.test(text) ? Number(text) : text);
+  function read(base) {
+    const errors = [];
+    const m = method.read();
+    errors.push(...m.errors);
+    const search = { base: base.spec, space: base.space || {}, method: m.value, metric: metric.control.value, maximize: maximize.control.checked };
+    const lines = constraints.value.split("\n").map((l) => l.trim()).filter(Boolean);
+    if (lines.length) search.constraints = lines;
+    if (trials.control.value.trim()) search.trials = Number(trials.control.value);
+    if (Number(seed.control.value)) search.seed = Number(seed.control.value);
+    search.executor = executor.control.value;
+    if (!wf.control.checked) return { path: "/optimizations", body: search, errors };
+    const body = { search, train: length(train.control.value.trim()), test: length(test.control.value.trim()), anchored: anchored.control.checked };
+    if (step.control.value.trim()) body.step = length(step.control.value.trim());
+    return { path: "/walkforwards", body, errors };
+  }
+  return { node, read };
+}
+
+// -- submit and follow -----------------------------------------------------------------
+
+function errorResolver(mode) {
+  const baseRoot = document.getElementById("base-fields");
+  const searchRoot = document.getElementById("search-fields");
+  return (locParts) => {
+    const path = [...locParts];
+    if (mode !== "optimization") return findField(baseRoot, path);
+    if (path[0] === "search") path.shift();
+    if (path[0] === "base") return findField(baseRoot, path.slice(1));
+    return findField(searchRoot, path) || findField(baseRoot.parentElement, path);
+  };
+}
+
+function follow(job) {
+  const resource = job.kind === "backtest" ? "backtests" : job.kind === "optimize" ? "optimizations" : "walkforwards";
+  const panel = document.getElementById("job-panel");
+  const message = document.getElementById("job-message");
+  const progress = document.getElementById("job-progress");
+  const link = document.getElementById("job-link");
+  panel.hidden = false;
+  link.href = `/runs/${resource}/${job.id}`;
+  link.textContent = `Open ${job.id}`;
+  const show = (snapshot) => {
+    document.getElementById("job-status").replaceWith(Object.assign(badge(snapshot.status), { id: "job-status" }));
+    progress.value = snapshot.progress || 0;
+    progress.textContent = `${Math.round((snapshot.progress || 0) * 100)}%`;
+    const trials = snapshot.trials_done !== undefined ? ` · ${snapshot.trials_done} trials` : "";
+    message.textContent = (snapshot.error || snapshot.message || "") + trials;
+  };
+  show(job);
+  panel.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  watchJob(resource, job.id, show)
+    .then((snapshot) => {
+      if (snapshot.status === "completed") {
+        link.textContent = `Open the report of ${job.id}`;
+        toast(`${job.id} completed`);
+      }
+    })
+    .catch((error) => (message.textContent = `progress unavailable: ${error.message}`));
+}
+
+export async function start({ mode }) {
+  const [plugins, datasets, contracts] = await Promise.all([api("/plugins"), api("/datasets"), api("/contracts")]);
+  catalog = {};
+  for (const p of plugins) (catalog[p.kind] ||= []).push(p);
+  const base = baseSection(mode, datasets, contracts);
+  document.getElementById("base-fields").replaceChildren(base.node);
+  const search = mode === "optimization" ? searchSection() : null;
+  if (search) document.getElementById("search-fields").replaceChildren(search.node);
+  parts = { base, search };
+
+  const form = document.getElementById("run-form");
+  const summary = document.getElementById("form-errors");
+  const preview = document.getElementById("spec-preview");
+  const build = () => {
+    const baseOut = base.read();
+    if (!search) return { path: "/backtests", body: baseOut.spec, errors: baseOut.errors };
+    const out = search.read(baseOut);
+    return { ...out, errors: [...baseOut.errors, ...out.errors] };
+  };
+  const refresh = () => {
+    try {
+      preview.textContent = JSON.stringify(build().body, null, 2);
+    } catch {
+      /* half-typed input: keep the last preview */
+    }
+  };
+  form.addEventListener("input", refresh);
+  form.addEventListener("change", refresh);
+  refresh();
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    summary.textContent = "";
+    const { path, body, errors } = build();
+    if (errors.length) {
+      for (const [field, message] of errors) showError(field, message);
+      summary.textContent = `${errors.length} field(s) need a fix: see the messages next to them.`;
+      form.querySelector(".invalid input, .invalid select, .invalid textarea")?.focus();
+      return;
+    }
+    const button = document.getElementById("submit");
+    button.disabled = true;
+    try {
+      follow(await api(path, { method: "POST", body }));
+    } catch (error) {
+      if (error.status === 422) {
+        const unplaced = placeErrors(error.detail, errorResolver(mode));
+        const count = Array.isArray(error.detail) ? error.detail.length : 1;
+        summary.replaceChildren(
+          el("p", { text: `The server rejected the request (${count} problem${count > 1 ? "s" : ""}); the fields are marked below.` }),
+          unplaced.length ? el("ul", {}, unplaced.map((u) => el("li", { text: u }))) : null,
+        );
+        (form.querySelector(".invalid input, .invalid select, .invalid textarea") || summary).focus();
+      } else {
+        summary.textContent = error.message;
+        summary.focus();
+      }
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
