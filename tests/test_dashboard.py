@@ -62,6 +62,16 @@ def test_every_asset_is_local_and_exists(client: TestClient) -> None:
         assert client.get(f"/ui/static/js/{name}.js").status_code == 200
 
 
+def test_assets_are_not_git_ignored() -> None:
+    """Hatchling leaves ignored files out of the wheel: every page and script must ship."""
+    import subprocess
+
+    ignored = subprocess.run(
+        ["git", "check-ignore", *map(str, _assets())], capture_output=True, text=True
+    )
+    assert ignored.returncode == 1, ignored.stdout  # 1: none of them is ignored
+
+
 def test_listings_say_what_data_a_job_reads(client: TestClient) -> None:
     futures = {
         "strategy": {"name": "sma_cross"},
