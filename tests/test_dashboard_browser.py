@@ -259,3 +259,24 @@ def test_api_key_and_phone_width(browser: Any, tmp_path: Path) -> None:
         # 401s (the first page load, before the key) are the server's answers, not errors.
         assert [e for e in errors if "401" not in e] == []
         page.close()
+
+
+def test_walk_forward_from_the_form(page: Any, base: str, tmp_path: Path) -> None:
+    page.goto(f"{base}/new/optimization")
+    param(page, "data.args.bars").fill("900")
+    page.locator("#dim-fast").select_option("choice")
+    page.get_by_label("fast choices").fill("5, 10")
+    page.get_by_label("Walk-forward", exact=False).check()
+    page.locator("#wf-train").fill("300")
+    page.locator("#wf-test").fill("150")
+    page.get_by_role("button", name="Run optimisation").click()
+    page.locator("#job-status.completed").wait_for(timeout=JOB_SECONDS)
+    page.locator("#job-link").click()
+    page.wait_for_function(RENDERED, timeout=30_000)
+    assert "/runs/walkforwards/" in page.url
+    tabs = page.locator("#report .bk-tab").all_inner_texts()
+    assert {"Windows", "Parameters", "Summary"} <= set(tabs)
+    job = httpx.get(f"{base}/api/v1/walkforwards/{page.url.rsplit('/', 1)[1]}").json()
+    assert (job["spec"]["train"], job["spec"]["test"]) == (300, 150)
+    page.screenshot(path=str(tmp_path / "walk-forward.png"), full_page=True)
+    assert page.errors == []
