@@ -31,13 +31,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The report browser tests drive Debian's Chromium (never a downloaded one).
+# The browser tests drive Debian's Chromium (never a downloaded one); the REST guide's curl
+# walkthrough (docs/api.md), which the suite runs, needs curl and jq.
 CHROMIUM := /usr/bin/chromium
 browser:
-	@test -x $(CHROMIUM) || { \
-		echo "installing Debian's chromium for the browser tests"; \
+	@test -x $(CHROMIUM) -a -x "$$(command -v jq)" -a -x "$$(command -v curl)" || { \
+		echo "installing Debian's chromium, curl and jq for the browser and guide tests"; \
 		$$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq && \
-		$$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+		$$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -qq chromium chromium-driver curl jq >/dev/null; }
 
 test: lint typecheck browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
