@@ -45,7 +45,7 @@ def register_analyzers(register: Register) -> None:
 
 @_hookspec
 def register_data_sources(register: Register) -> None:
-    """Contribute data sources: callables with keyword parameters returning an OHLCV frame."""
+    """Contribute data sources: callables with keyword-only parameters returning an OHLCV frame."""
 
 
 @_hookspec
@@ -55,7 +55,7 @@ def register_contracts(register: Register) -> None:
 
 @_hookspec
 def register_roll_rules(register: Register) -> None:
-    """Contribute roll rules: ``rule(chain, **params) -> list[RollPoint]``."""
+    """Contribute roll rules: ``rule(chain, /, **params) -> list[RollPoint]``."""
 
 
 @_hookspec
