@@ -7,7 +7,7 @@ STAMP := $(VENV)/.stratforge-installed
 EXAMPLE := plugins/stratforge-example
 OPTUNA := plugins/stratforge-optuna
 
-.PHONY: run demo test lint typecheck bench browser docs clean
+.PHONY: run demo test lint typecheck bench browser docs pictures clean
 
 $(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml $(OPTUNA)/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: lint typecheck browser
 # strict: any warning (a broken link, a missing reference) fails the build.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Redraw docs/img/ (futures figures and dashboard screenshots) with headless Chromium.
+pictures: $(STAMP) browser
+	$(BIN)/python scripts/doc_pictures.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
