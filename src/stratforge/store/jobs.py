@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
@@ -274,5 +274,5 @@ def changed_jobs(
             | (col(table.finished_at) >= since)
             | col(table.id).in_(list(watched))
         )
-        found.update((job.id, job) for job in session.exec(query).all())
+        found.update((job.id, cast(Job, job)) for job in session.exec(query).all())
     return list(found.values()), [job_id for job_id in watched if job_id not in found]

@@ -117,5 +117,6 @@ export async function start() {
     if (e.dataTransfer.files.length) choose(e.dataTransfer.files[0]);
   });
   document.getElementById("upload").addEventListener("submit", upload);
+  document.getElementById("upload-button").disabled = false; // wired: safe to submit
   await load();
 }

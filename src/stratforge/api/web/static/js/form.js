@@ -392,6 +392,7 @@ export async function start({ mode }) {
   form.addEventListener("change", refresh);
   refresh();
 
+  document.getElementById("submit").disabled = false; // enabled once the form is wired
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
