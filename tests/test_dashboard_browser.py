@@ -280,3 +280,23 @@ def test_walk_forward_from_the_form(page: Any, base: str, tmp_path: Path) -> Non
     assert (job["spec"]["train"], job["spec"]["test"]) == (300, 150)
     page.screenshot(path=str(tmp_path / "walk-forward.png"), full_page=True)
     assert page.errors == []
+
+
+def test_compare_two_backtests_from_the_runs_table(page: Any, base: str, tmp_path: Path) -> None:
+    ids = []
+    for fast in (5, 15):
+        body = {
+            "strategy": {"name": "sma_cross", "params": {"fast": fast}},
+            "data": {"args": {"bars": 300}},
+        }
+        ids.append(httpx.post(f"{base}/api/v1/backtests", json=body).json()["id"])
+    page.goto(base + "/")
+    for job_id in ids:
+        page.locator(f"#row-{job_id}[data-status=completed]").wait_for(timeout=JOB_SECONDS)
+        page.get_by_label(f"Compare {job_id}").check()
+    page.get_by_role("button", name="Compare selected (2)").click()
+    page.wait_for_function(RENDERED, timeout=30_000)
+    assert page.locator("#summary tbody tr").count() == 2
+    assert page.locator("#report canvas").count() >= 2  # growth and drawdown
+    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    assert page.errors == []

@@ -102,6 +102,19 @@ def run_page(request: Request, resource: str, job_id: str) -> HTMLResponse:
     )
 
 
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(request: Request) -> HTMLResponse:
+    bokeh = Resources(mode="server", root_url="/bokeh/")
+    return render(
+        request,
+        "run.html",
+        page="compare",
+        section="runs",
+        title="Comparison",
+        bokeh_js=bokeh.js_files,
+    )
+
+
 @router.get("/datasets", response_class=HTMLResponse)
 def datasets_page(request: Request) -> HTMLResponse:
     return render(request, "datasets.html", page="datasets", title="Datasets")

@@ -147,16 +147,28 @@ _search_routes("optimizations", "optimize", "optimisation")
 _search_routes("walkforwards", "walkforward", "walk-forward")
 
 
-@router.get("/reports/compare", response_class=HTMLResponse)
-def compare_page(
-    state: StateDep,
-    session: SessionDep,
-    ids: Annotated[list[str], Query(min_length=1, max_length=12, description="Backtest ids.")],
-    theme: Theme = "light",
-) -> HTMLResponse:
-    """Several completed backtests side by side: growth, drawdown and metrics."""
+CompareIds = Annotated[list[str], Query(min_length=1, max_length=12, description="Backtest ids.")]
+
+
+def _comparison(state: AppState, session: Any, ids: list[str], theme: str) -> Any:
     results = {
         job_id: RunResult.model_validate(_document(state, session, "backtests", job_id))
         for job_id in ids
     }
-    return _html(comparison_report(results, theme=theme), "Comparison", theme)
+    return comparison_report(results, theme=theme)
+
+
+@router.get("/reports/compare", response_class=HTMLResponse)
+def compare_page(
+    state: StateDep, session: SessionDep, ids: CompareIds, theme: Theme = "light"
+) -> HTMLResponse:
+    """Several completed backtests side by side: growth, drawdown and metrics."""
+    return _html(_comparison(state, session, ids, theme), "Comparison", theme)
+
+
+@router.get("/reports/compare.json")
+def compare_json(
+    state: StateDep, session: SessionDep, ids: CompareIds, theme: Theme = "light"
+) -> Any:
+    """The comparison as Bokeh ``json_item`` JSON, for embedding."""
+    return embed_json(_comparison(state, session, ids, theme), theme=theme)

@@ -6,6 +6,7 @@ const PAGES = {
   runs: () => import("./runs.js"),
   new: () => import("./form.js"),
   run: () => import("./run.js"),
+  compare: () => import("./compare.js"),
   datasets: () => import("./datasets.js"),
   plugins: () => import("./catalog.js"),
   contracts: () => import("./catalog.js"),

@@ -97,7 +97,10 @@ function actions(job) {
         }),
       );
     }
-    out.push(el("a", { class: "button ghost", href: `/api/v1/${resource}/${id}/report`, text: "Report page" }));
+    if (!localStorage.getItem("stratforge.apiKey")) {
+      // A plain link cannot carry the API key; with one set, the embedded report is the way.
+      out.push(el("a", { class: "button ghost", href: `/api/v1/${resource}/${id}/report`, text: "Report page" }));
+    }
   }
   return out;
 }
@@ -155,8 +158,34 @@ async function backtestTables() {
   }
 }
 
+const SUMMARY = {
+  efficiency: ["Walk-forward efficiency", (v) => fmt.num(v, 3)],
+  oos_total_return: ["Out-of-sample return", fmt.pct],
+  windows: ["Windows", fmt.int],
+  completed: ["Trials completed", fmt.int],
+  failed: ["Trials failed", fmt.int],
+  pruned: ["Pruned by constraints", fmt.int],
+  wall_time_seconds: ["Wall time, s", (v) => fmt.num(v, 1)],
+};
+
+function summaryCards(summary) {
+  const cards = Object.entries(SUMMARY)
+    .filter(([key]) => typeof summary[key] === "number")
+    .map(([key, [label, format]]) => [label, format(summary[key])]);
+  const dsr = summary.deflated_sharpe;
+  if (dsr && typeof dsr.dsr === "number") cards.push(["Deflated Sharpe ratio", fmt.num(dsr.dsr, 3)]);
+  const pbo = summary.pbo;
+  if (pbo && typeof pbo.pbo === "number") cards.push(["Overfitting probability", fmt.pct(pbo.pbo)]);
+  return cards.map(([label, value]) =>
+    el("div", { class: "card" }, el("div", { class: "label", text: label }), el("div", { class: "value", text: value })),
+  );
+}
+
 async function searchTables(job) {
   const holder = document.getElementById("tables");
+  if (job.summary) {
+    holder.append(el("section", {}, el("h2", { text: "Search summary" }), el("div", { class: "cards" }, summaryCards(job.summary))));
+  }
   const best = job.best;
   if (best) {
     holder.append(

@@ -7,6 +7,7 @@ const KIND_LABEL = { backtest: "Backtest", optimize: "Optimisation", walkforward
 const ACTIVE = new Set(["queued", "running"]);
 let shown = 50;
 let jobs = new Map();
+const picked = new Set(); // completed backtests chosen for comparison
 
 function filters() {
   const form = document.getElementById("filters");
@@ -57,8 +58,21 @@ function runLink(job) {
 
 function row(job) {
   const metrics = job.metrics || (job.best && job.best.metrics) || {};
+  const pick =
+    job.kind === "backtest" && job.status === "completed"
+      ? el("input", {
+          type: "checkbox",
+          checked: picked.has(job.id),
+          "aria-label": `Compare ${job.id}`,
+          onchange: (e) => {
+            if (e.target.checked) picked.add(job.id);
+            else picked.delete(job.id);
+            compareButton();
+          },
+        })
+      : null;
   const cells = [
-    el("td", {}, el("a", { href: runLink(job), text: job.id }), el("br"), el("small", { class: "muted", text: KIND_LABEL[job.kind] })),
+    el("td", {}, pick, " ", el("a", { href: runLink(job), text: job.id }), el("br"), el("small", { class: "muted", text: KIND_LABEL[job.kind] })),
     el(
       "td",
       {},
@@ -116,12 +130,20 @@ function actions(job) {
           if (!(await confirmAction(`Delete ${job.id} and its stored results?`))) return;
           await act(() => api(`/${resource}/${job.id}`, { method: "DELETE" }), `${job.id} deleted`);
           jobs.delete(job.id);
+          picked.delete(job.id);
+          compareButton();
           document.getElementById(`row-${job.id}`)?.remove();
         },
       }),
     );
   }
   return out;
+}
+
+function compareButton() {
+  const button = document.getElementById("compare");
+  button.disabled = picked.size < 2;
+  button.textContent = `Compare selected (${picked.size})`;
 }
 
 async function act(request, done) {
@@ -163,6 +185,9 @@ export async function start() {
     load().catch((e) => notice(e.message));
   });
   document.getElementById("filters").addEventListener("submit", (e) => e.preventDefault());
+  document.getElementById("compare").addEventListener("click", () => {
+    location.assign(`/compare?${new URLSearchParams([...picked].map((id) => ["ids", id]))}`);
+  });
   document.getElementById("more").addEventListener("click", () => {
     shown += 50;
     load().catch((e) => notice(e.message));
@@ -177,6 +202,8 @@ export async function start() {
       status: update,
       deleted: ({ id }) => {
         jobs.delete(id);
+        picked.delete(id);
+        compareButton();
         document.getElementById(`row-${id}`)?.remove();
       },
     },
