@@ -44,7 +44,8 @@ def watch(page: Any, base: str) -> list[str]:
 
     def failed(request: Any) -> None:
         # Leaving a page aborts its open event streams: that is not a failure.
-        if not (request.url.endswith("/events") and "ERR_ABORTED" in (request.failure or "")):
+        stream = request.url.split("?")[0].endswith("/events")
+        if not (stream and "ERR_ABORTED" in (request.failure or "")):
             errors.append(f"request failed: {request.url} {request.failure}")
 
     page.on("requestfailed", failed)

@@ -4,6 +4,7 @@ summary in listings and the all-jobs event stream."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -144,3 +145,31 @@ def test_one_event_stream_follows_every_job(tmp_path: Path) -> None:
     assert mine[-1][0] == "deleted"
     done = next(d for e, d in mine if e == "status" and d["status"] == "completed")
     assert done["metrics"]["trades"] >= 0 and done["data"] == "synthetic 400 bars"
+
+
+def test_a_grid_over_a_float_range_without_step_is_a_422(client: TestClient) -> None:
+    search = {
+        "base": {"strategy": {"name": "sma_cross"}},
+        "space": {"fast": {"kind": "float", "start": 5, "stop": 10}},
+    }
+    response = client.post("/api/v1/optimizations", json=search)
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "space", "fast"] and "needs a step" in detail["msg"]
+
+
+@pytest.mark.slow
+def test_a_reconnecting_client_catches_up_with_since(tmp_path: Path) -> None:
+    """A job that finished while no stream was open is reported to one opened with since."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/api/v1"
+    with server(tmp_path, port), httpx.Client(timeout=30) as http:
+        before = http.get(f"{base}/health").headers["date"]  # the server's clock
+        job = http.post(f"{base}/backtests", json=backtest_body(bars=200)).json()
+        wait_for(http, f"{base}/backtests/{job['id']}")
+        since = dt.datetime.strptime(before, "%a, %d %b %Y %H:%M:%S GMT") - dt.timedelta(seconds=2)
+        with http.stream("GET", f"{base}/events", params={"since": since.isoformat()}) as events:
+            for line in events.iter_lines():
+                if line.startswith("data:") and json.loads(line[5:])["id"] == job["id"]:
+                    assert json.loads(line[5:])["status"] == "completed"
+                    break

@@ -169,6 +169,10 @@ def test_small_optimisation_shows_its_heatmap(page: Any, base: str, tmp_path: Pa
         page.locator(f"#dim-{name}").select_option("range")
         for label, value in (("start", start), ("stop", stop), ("step", step)):
             page.get_by_label(f"{name} {label}").fill(str(value))
+    page.get_by_label("fast start").fill("")
+    page.get_by_role("button", name="Run optimisation").click()  # checked before sending
+    assert "start and stop" in page.locator('[data-loc="space.fast"] > .error').text_content()
+    page.get_by_label("fast start").fill("5")
     page.get_by_label("Constraints").fill("fast < sloww")
     page.get_by_role("button", name="Run optimisation").click()
     page.locator('[data-loc="constraints"] .error').wait_for()
@@ -206,10 +210,17 @@ def test_runs_table_updates_live_and_deletes(page: Any, base: str, tmp_path: Pat
     row.get_by_role("button", name=f"Delete {job['id']}").click()
     page.get_by_role("button", name="Keep it").click()  # changing one's mind keeps it
     assert row.is_visible()
+    other = httpx.post(f"{base}/api/v1/backtests", json=body | {"seed": 1}).json()
+    page.locator(f"#row-{other['id']}[data-status=completed]").wait_for(timeout=JOB_SECONDS)
     row.get_by_role("button", name=f"Delete {job['id']}").click()
     page.get_by_role("button", name="Delete", exact=True).click()
     row.wait_for(state="detached")
     assert httpx.get(f"{base}/api/v1/backtests/{job['id']}").status_code == 404
+    # Escape on the next question keeps the run: the last "confirm" is never reused.
+    page.get_by_role("button", name=f"Delete {other['id']}").click()
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(300)
+    assert httpx.get(f"{base}/api/v1/backtests/{other['id']}").status_code == 200
     assert page.errors == []
 
 
@@ -246,7 +257,7 @@ def test_api_key_and_phone_width(browser: Any, tmp_path: Path) -> None:
         page.goto(base + "/")
         page.locator("#key-dialog[open]").wait_for()
         page.locator("#key-input").fill("s3cret")
-        page.get_by_role("button", name="Save").click()
+        page.locator("#key-input").press("Enter")  # Enter saves (never "Forget key")
         page.locator("#runs-count", has_text="0 of 0").wait_for()
         page.locator("#live-state", has_text="live").wait_for()
         width = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")

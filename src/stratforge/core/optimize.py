@@ -170,6 +170,12 @@ def check_space(spec: OptimizeSpec, plugins: Plugins) -> list[Constraint]:
                 f"space.{name}",
                 f"not a parameter of {strategy.name!r}; {did_you_mean(name, known)}",
             )
+    if spec.method.name == "grid":
+        for name, dimension in spec.space.items():
+            try:
+                dimension.values()
+            except ValueError as exc:  # e.g. a float range without a step
+                raise SpecError(f"space.{name}", f"{exc}; or use method random") from None
     fixed = {p.name: p.default for p in describe_params(strategy.obj)} | strategy.params
     try:
         return [Constraint(text, list(spec.space) + known, fixed) for text in spec.constraints]

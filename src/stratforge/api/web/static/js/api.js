@@ -30,6 +30,9 @@ export function askForKey(reason) {
   document.getElementById("key-reason").textContent =
     reason || "The key is kept in this browser only.";
   input.value = localStorage.getItem(KEY) || "";
+  dialog.returnValue = ""; // Escape leaves the last answer in place otherwise
+  document.getElementById("key-forget").onclick = () => dialog.close("forget");
+  document.getElementById("key-cancel").onclick = () => dialog.close("cancel");
   pendingKey = new Promise((resolve) => {
     dialog.addEventListener(
       "close",
@@ -117,10 +120,14 @@ export async function follow(path, handlers, signal, onState = () => {}) {
   while (!signal.aborted) {
     try {
       onState("live");
-      await stream(path, handlers, signal);
+      await stream(typeof path === "function" ? path() : path, handlers, signal);
     } catch (error) {
       if (signal.aborted) return;
-      onState(error.status === 401 ? "needs key" : "reconnecting");
+      if (error.status === 401) {
+        onState("paused: the API key is missing or wrong (API key button, then reload)");
+        return;
+      }
+      onState("reconnecting");
     }
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
@@ -142,19 +149,23 @@ const ACTIVE = new Set(["queued", "running"]);
 
 /** Follow one job until it finishes: its SSE stream, re-opened or replaced by a read of the
  *  job when the connection drops. Resolves with the last state. */
-export async function watchJob(resource, id, onUpdate) {
+export async function watchJob(resource, id, onUpdate, signal) {
   for (;;) {
     let last = null;
     try {
-      await stream(`/${resource}/${id}/events`, {
-        status: onUpdate,
-        end: (snapshot) => {
-          last = snapshot;
-          onUpdate(snapshot);
+      await stream(
+        `/${resource}/${id}/events`,
+        {
+          status: onUpdate,
+          end: (snapshot) => {
+            last = snapshot;
+            onUpdate(snapshot);
+          },
         },
-      });
+        signal,
+      );
     } catch (error) {
-      if (error.status === 401 || error.status === 404) throw error;
+      if (signal?.aborted || error.status === 401 || error.status === 404) throw error;
     }
     if (last) return last;
     const job = await api(`/${resource}/${id}`);

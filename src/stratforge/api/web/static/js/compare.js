@@ -9,7 +9,7 @@ export async function start() {
     summary.replaceChildren(el("p", { text: "Pick two or more completed backtests on the Runs page, then Compare." }));
     return;
   }
-  const jobs = await Promise.all(ids.map((id) => api(`/backtests/${id}`)));
+  const jobs = await Promise.all(ids.map((id) => api(`/backtests/${encodeURIComponent(id)}`)));
   summary.replaceChildren(
     recordTable(
       jobs,

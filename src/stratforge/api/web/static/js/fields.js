@@ -195,6 +195,10 @@ export function checklist({ plugins, loc, checked = [] }) {
     read() {
       const value = [];
       const errors = [];
+      for (const item of items.filter((i) => !i.box.checked)) {
+        delete item.node.dataset.loc; // an error about "analyzers.0" is never an unticked one
+        item.group.setLoc(`${loc}.x.params`);
+      }
       for (const item of items.filter((i) => i.box.checked)) {
         item.group.setLoc(`${loc}.${value.length}.params`);
         item.node.dataset.loc = `${loc}.${value.length}`;
@@ -208,12 +212,16 @@ export function checklist({ plugins, loc, checked = [] }) {
 }
 
 /** Put the API's 422 details next to their fields; returns the ones that found no field. */
+const UNION_TAG = /\[|^function-|^[A-Z]\w*Spec$/; // pydantic's names for union members
+
 export function placeErrors(detail, resolve) {
   const unplaced = [];
-  for (const item of Array.isArray(detail) ? detail : [{ loc: [], msg: String(detail) }]) {
-    const parts = (item.loc || [])
-      .map(String)
-      .filter((p) => p !== "body" && !/^[A-Z]|[[\-]/.test(p));
+  let items = Array.isArray(detail) ? detail : [{ loc: [], msg: String(detail) }];
+  // `data` is one feed or a list: a bad feed is also "not a valid list"; keep the useful one.
+  const listMember = (item) => (item.loc || []).some((p) => String(p).startsWith("list["));
+  if (items.some((i) => !listMember(i))) items = items.filter((i) => !listMember(i));
+  for (const item of items) {
+    const parts = (item.loc || []).map(String).filter((p) => p !== "body" && !UNION_TAG.test(p));
     const field = resolve(parts);
     const message = item.problems ? `${item.msg}` : item.msg;
     if (field) showError(field, message);
@@ -223,7 +231,7 @@ export function placeErrors(detail, resolve) {
 }
 
 export function showError(field, message) {
-  const slot = field.querySelector(":scope > .error");
+  const slot = field.querySelector(":scope > .error") || field.querySelector(".error");
   slot.textContent = slot.textContent ? `${slot.textContent}; ${message}` : message;
   field.classList.add("invalid");
   field.querySelector("input, select, textarea")?.setAttribute("aria-invalid", "true");
@@ -232,7 +240,7 @@ export function showError(field, message) {
 export function clearErrors(root) {
   for (const field of root.querySelectorAll(".invalid")) {
     field.classList.remove("invalid");
-    field.querySelector(":scope > .error").textContent = "";
+    (field.querySelector(":scope > .error") || field.querySelector(".error")).textContent = "";
     field.querySelector("[aria-invalid]")?.removeAttribute("aria-invalid");
   }
 }

@@ -155,7 +155,7 @@ function dimensionRow(name, schema, loc) {
     return el("label", { class: "type" }, label, control);
   };
   const d = typeof schema.default === "number" ? schema.default : 1;
-  const rangeInputs = el("div", { class: "inputs" }, num("start", Math.max(type === "integer" ? 1 : 0, Math.round(d / 2))), num("stop", d * 2 || 10), num("step", type === "integer" ? Math.max(1, Math.round(d / 4)) : ""));
+  const rangeInputs = el("div", { class: "inputs" }, num("start", Math.max(type === "integer" ? 1 : 0, Math.round(d / 2))), num("stop", d * 2 || 10), num("step", type === "integer" ? Math.max(1, Math.round(d / 4)) : Math.abs(d) / 4 || 0.1));
   const logInputs = el("div", { class: "inputs" }, num("low", d > 0 ? d / 4 : 0.01), num("high", d > 0 ? d * 4 : 1), num("count", 5, { step: "1" }));
   const choices = el("input", { type: "text", "aria-label": `${name} choices`, placeholder: "comma-separated, e.g. 5, 10, 20", value: type === "boolean" ? "true, false" : "" });
   const holder = el("div");
@@ -165,7 +165,8 @@ function dimensionRow(name, schema, loc) {
     { class: "dimension", dataset: { loc: `space.${name}`, scope: "search" } },
     el("label", { for: id }, name, el("small", { text: ` ${schema.description || ""}` })),
     mode,
-    el("div", {}, holder, errorSlot),
+    holder,
+    errorSlot,
   );
   const show = () => {
     holder.replaceChildren({ fixed: fixed.node, range: rangeInputs, log: logInputs, choice: choices }[mode.value]);
@@ -334,7 +335,12 @@ function errorResolver(mode) {
   };
 }
 
+let watching = null; // the job the progress panel follows; a new submission replaces it
+
 function follow(job) {
+  watching?.abort();
+  watching = new AbortController();
+  const signal = watching.signal;
   const resource = job.kind === "backtest" ? "backtests" : job.kind === "optimize" ? "optimizations" : "walkforwards";
   const panel = document.getElementById("job-panel");
   const message = document.getElementById("job-message");
@@ -352,14 +358,22 @@ function follow(job) {
   };
   show(job);
   panel.scrollIntoView({ behavior: "smooth", block: "nearest" });
-  watchJob(resource, job.id, show)
+  watchJob(resource, job.id, show, signal)
     .then((snapshot) => {
       if (snapshot.status === "completed") {
         link.textContent = `Open the report of ${job.id}`;
         toast(`${job.id} completed`);
       }
     })
-    .catch((error) => (message.textContent = `progress unavailable: ${error.message}`));
+    .catch((error) => {
+      if (!signal.aborted) message.textContent = `progress unavailable: ${error.message}`;
+    });
+}
+
+function focusFirstProblem(form, summary) {
+  const controls = form.querySelectorAll(".invalid input, .invalid select, .invalid textarea");
+  const visible = [...controls].find((c) => c.offsetParent !== null);
+  (visible || summary).focus();
 }
 
 export async function start({ mode }) {
@@ -401,7 +415,7 @@ export async function start({ mode }) {
     if (errors.length) {
       for (const [field, message] of errors) showError(field, message);
       summary.textContent = `${errors.length} field(s) need a fix: see the messages next to them.`;
-      form.querySelector(".invalid input, .invalid select, .invalid textarea")?.focus();
+      focusFirstProblem(form, summary);
       return;
     }
     const button = document.getElementById("submit");
@@ -416,7 +430,7 @@ export async function start({ mode }) {
           el("p", { text: `The server rejected the request (${count} problem${count > 1 ? "s" : ""}); the fields are marked below.` }),
           unplaced.length ? el("ul", {}, unplaced.map((u) => el("li", { text: u }))) : null,
         );
-        (form.querySelector(".invalid input, .invalid select, .invalid textarea") || summary).focus();
+        focusFirstProblem(form, summary);
       } else {
         summary.textContent = error.message;
         summary.focus();

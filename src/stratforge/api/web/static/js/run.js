@@ -238,7 +238,7 @@ async function watch() {
 
 export async function start(data) {
   resource = data.resource;
-  id = data.id;
+  id = encodeURIComponent(data.id);
   let job;
   try {
     job = await api(`/${resource}/${id}`);

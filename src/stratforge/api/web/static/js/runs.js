@@ -5,7 +5,10 @@ import { badge, confirmAction, el, fmt, notice, toast } from "./ui.js";
 const RESOURCES = { backtest: "backtests", optimize: "optimizations", walkforward: "walkforwards" };
 const KIND_LABEL = { backtest: "Backtest", optimize: "Optimisation", walkforward: "Walk-forward" };
 const ACTIVE = new Set(["queued", "running"]);
-let shown = 50;
+const PAGE = 50;
+const MOST = 500; // the list endpoints' largest page
+let shown = PAGE;
+let loads = 0; // only the newest list load may replace the table
 let jobs = new Map();
 const picked = new Set(); // completed backtests chosen for comparison
 
@@ -27,12 +30,14 @@ function matches(job, f = filters()) {
 }
 
 async function load() {
+  const ticket = ++loads;
   const f = filters();
   const query = new URLSearchParams({ limit: String(shown) });
   if (f.status) query.set("status", f.status);
   if (f.strategy) query.set("strategy", f.strategy);
   const kinds = f.kind ? [f.kind] : Object.keys(RESOURCES);
   const pages = await Promise.all(kinds.map((k) => api(`/${RESOURCES[k]}?${query}`)));
+  if (ticket !== loads) return; // a newer load (another filter) is on its way
   const all = pages.flatMap((p) => p.items);
   all.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
   jobs = new Map(all.slice(0, shown).map((j) => [j.id, j]));
@@ -48,7 +53,7 @@ function render(total) {
   }
   if (total !== undefined) {
     document.getElementById("runs-count").textContent = `${Math.min(total, jobs.size)} of ${total} shown`;
-    document.getElementById("more").hidden = total <= jobs.size;
+    document.getElementById("more").hidden = total <= jobs.size || shown >= MOST;
   }
 }
 
@@ -128,7 +133,8 @@ function actions(job) {
         "aria-label": `Delete ${job.id}`,
         onclick: async () => {
           if (!(await confirmAction(`Delete ${job.id} and its stored results?`))) return;
-          await act(() => api(`/${resource}/${job.id}`, { method: "DELETE" }), `${job.id} deleted`);
+          const done = await act(() => api(`/${resource}/${job.id}`, { method: "DELETE" }), `${job.id} deleted`);
+          if (!done) return; // e.g. 409 while it runs: the row stays
           jobs.delete(job.id);
           picked.delete(job.id);
           compareButton();
@@ -150,8 +156,10 @@ async function act(request, done) {
   try {
     await request();
     toast(done);
+    return true;
   } catch (error) {
     notice(error.message);
+    return false;
   }
 }
 
@@ -189,15 +197,17 @@ export async function start() {
     location.assign(`/compare?${new URLSearchParams([...picked].map((id) => ["ids", id]))}`);
   });
   document.getElementById("more").addEventListener("click", () => {
-    shown += 50;
+    shown = Math.min(shown + PAGE, MOST);
     load().catch((e) => notice(e.message));
   });
+  let since = new Date(Date.now() - 30_000); // margin for clock skew; repeats are harmless
   await load();
   const state = document.getElementById("live-state");
   const stop = new AbortController();
   addEventListener("pagehide", () => stop.abort());
+  let connects = 0;
   follow(
-    "/events",
+    () => `/events?since=${encodeURIComponent(since.toISOString())}`,
     {
       status: update,
       deleted: ({ id }) => {
@@ -208,6 +218,10 @@ export async function start() {
       },
     },
     stop.signal,
-    (s) => (state.textContent = s === "live" ? "● live updates" : `live updates: ${s}`),
+    (s) => {
+      state.textContent = s === "live" ? "● live updates" : `live updates: ${s}`;
+      if (s === "live" && connects++ > 0) load().catch((e) => notice(e.message)); // catch up
+      if (s === "live") since = new Date(Date.now() - 30_000);
+    },
   );
 }

@@ -44,6 +44,7 @@ export function confirmAction(question, label = "Delete") {
   const dialog = document.getElementById("confirm-dialog");
   document.getElementById("confirm-text").textContent = question;
   document.getElementById("confirm-ok").textContent = label;
+  dialog.returnValue = ""; // Escape must never repeat the previous "confirm"
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), {
       once: true,
