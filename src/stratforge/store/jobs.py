@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, update
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from stratforge.store.tables import FINISHED, BacktestRun, Optimization, TrialRow, utcnow
@@ -62,6 +63,7 @@ def create_job(
         "body_sha256": body_sha256,
         "idempotency_key": idempotency_key,
         "datasets": list(datasets),
+        "data": data_label(spec)[:500],
     }
     if kind is not None:
         fields["kind"] = kind
@@ -69,6 +71,32 @@ def create_job(
     session.add(job)
     session.commit()
     return job, True
+
+
+def base_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The RunSpec inside a backtest, optimisation or walk-forward payload."""
+    if "search" in spec:
+        spec = spec["search"]
+    return dict(spec.get("base", spec))
+
+
+def data_label(spec: dict[str, Any]) -> str:
+    """What a job reads, in a few words ('dataset ds_…', 'ES synthetic 750 bars, volume, …'),
+    stored with the job so listings need not load specs."""
+    data = base_spec(spec).get("data") or {}
+    return "; ".join(_feed_label(feed) for feed in (data if isinstance(data, list) else [data]))
+
+
+def _feed_label(feed: dict[str, Any]) -> str:
+    source = feed.get("source", "synthetic")
+    args = feed.get("args") or {}
+    label = f"dataset {args.get('id', '?')}" if source == "dataset" else source
+    if source == "synthetic" and "bars" in args:
+        label += f" {args['bars']} bars"
+    if feed.get("root"):
+        roll = (feed.get("roll") or {}).get("name", "default roll")
+        label = f"{feed['root']} {label}, {roll}, {feed.get('adjust', 'difference')}"
+    return label
 
 
 def get_job(session: Session, *, table: type[Any], job_id: str) -> Any:
@@ -86,7 +114,7 @@ def list_jobs(
     offset: int = 0,
 ) -> tuple[list[Any], int]:
     """A page of jobs, newest first, and the total that match."""
-    query = select(table)  # with specs: listings describe each job's data from its spec
+    query = select(table).options(defer(table.spec))  # listings leave specs out
     if status:
         query = query.where(col(table.status) == status)
     if strategy:
@@ -268,11 +296,15 @@ def changed_jobs(
     and the *watched* ids that no longer exist (deleted). What a live job list polls for."""
     found: dict[str, Job] = {}
     for table in (BacktestRun, Optimization):
-        query = select(table).where(
-            col(table.status).in_(("queued", "running"))
-            | (col(table.created_at) >= since)
-            | (col(table.finished_at) >= since)
-            | col(table.id).in_(list(watched))
+        query = (
+            select(table)
+            .options(defer(cast(Any, table.spec)))  # events carry no specs
+            .where(
+                col(table.status).in_(("queued", "running"))
+                | (col(table.created_at) >= since)
+                | (col(table.finished_at) >= since)
+                | col(table.id).in_(list(watched))
+            )
         )
         found.update((job.id, cast(Job, job)) for job in session.exec(query).all())
     return list(found.values()), [job_id for job_id in watched if job_id not in found]

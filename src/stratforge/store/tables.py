@@ -53,6 +53,9 @@ class _Job(SQLModel):
     attempts: int = 0
     error: str | None = None
     datasets: list[str] | None = _json()
+    data: str | None = Field(
+        default=None, max_length=500, description="What the job reads, for listings."
+    )
     result_blob: str | None = Field(default=None, max_length=64)
     created_at: dt.datetime = Field(
         default_factory=utcnow, index=True, sa_type=DateTime(timezone=True)

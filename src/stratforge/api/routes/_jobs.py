@@ -45,31 +45,6 @@ def links(request: Request, job: Job) -> dict[str, str]:
     return out
 
 
-def base_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The RunSpec inside a backtest, optimisation or walk-forward payload."""
-    if "search" in spec:
-        spec = spec["search"]
-    return dict(spec.get("base", spec))
-
-
-def describe_data(spec: dict[str, Any]) -> str:
-    """A short label of what a job reads, for listings: 'dataset ds_…', 'ES synthetic, …'."""
-    data = base_spec(spec).get("data") or {}
-    return "; ".join(_describe_feed(feed) for feed in (data if isinstance(data, list) else [data]))
-
-
-def _describe_feed(feed: dict[str, Any]) -> str:
-    source = feed.get("source", "synthetic")
-    args = feed.get("args") or {}
-    label = f"dataset {args.get('id', '?')}" if source == "dataset" else source
-    if source == "synthetic" and "bars" in args:
-        label += f" {args['bars']} bars"
-    if feed.get("root"):
-        roll = (feed.get("roll") or {}).get("name", "default roll")
-        label = f"{feed['root']} {label}, {roll}, {feed.get('adjust', 'difference')}"
-    return label
-
-
 def job_out(request: Request, job: Job, *, with_spec: bool = True) -> BacktestOut | OptimizationOut:
     common = {
         "id": job.id,
@@ -83,7 +58,7 @@ def job_out(request: Request, job: Job, *, with_spec: bool = True) -> BacktestOu
         "created_at": aware(job.created_at),
         "started_at": aware(job.started_at),
         "finished_at": aware(job.finished_at),
-        "data": describe_data(job.spec),
+        "data": job.data or jobs.data_label(job.spec),  # rows from before the column
         "spec": job.spec if with_spec else None,
         "links": links(request, job),
     }
