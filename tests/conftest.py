@@ -101,3 +101,22 @@ def client(api_settings: Settings) -> Iterator[object]:
 
     with TestClient(create_app(api_settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium for one test module (see tests/browser_helpers.py)."""
+    from tests.browser_helpers import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a live ``stratforge serve`` shared by one test module."""
+    from tests.server_helpers import free_port, server
+
+    port = free_port()
+    with server(tmp_path_factory.mktemp("served"), port):
+        yield f"http://127.0.0.1:{port}"

@@ -10,24 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser_helpers import RENDERED, chromium, watch
+from tests.browser_helpers import RENDERED, watch
 from tests.server_helpers import free_port, server
 
 pytestmark = pytest.mark.slow
 JOB_SECONDS = 90_000  # milliseconds a small job may take on a busy 2-core machine
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    with server(tmp_path_factory.mktemp("dashboard"), port):
-        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

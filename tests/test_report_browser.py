@@ -7,7 +7,6 @@ nothing is fetched from the internet: BokehJS comes from the server itself.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +14,9 @@ import httpx
 import pytest
 
 from tests.api_helpers import FINISHED
-from tests.browser_helpers import RENDERED, chromium
-from tests.server_helpers import free_port, server
+from tests.browser_helpers import RENDERED
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    with server(tmp_path_factory.mktemp("served"), port):
-        yield f"http://127.0.0.1:{port}"
 
 
 def finished(base: str, path: str, body: dict[str, Any]) -> str:
