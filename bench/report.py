@@ -11,6 +11,7 @@ idle. Chromium is Debian's /usr/bin/chromium driven by Playwright.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,13 +20,8 @@ from stratforge import RunSpec, run_backtest
 from stratforge.core.results import RunResult
 from stratforge.report import backtest_report, standalone_html
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' Chromium launcher
+from tests.browser_helpers import RENDERED, chromium
 
 
 def result_for(bars: int) -> RunResult:
@@ -41,20 +37,12 @@ def result_for(bars: int) -> RunResult:
 
 
 def render_seconds(path: Path) -> float:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
         started = time.perf_counter()
         page.goto(path.as_uri())
-        page.wait_for_function(
-            "() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle",
-            timeout=120_000,
-        )
-        elapsed = time.perf_counter() - started
-        browser.close()
-    return elapsed
+        page.wait_for_function(RENDERED, timeout=120_000)
+        return time.perf_counter() - started
 
 
 def main() -> None:

@@ -485,3 +485,14 @@ def test_docs_are_served_without_internet(client: TestClient) -> None:
     examples = client.get("/openapi.json").json()["paths"]["/api/v1/backtests"]["post"]
     content = examples["requestBody"]["content"]["application/json"]
     assert {"stock-like", "futures"} <= set(content["examples"])
+
+
+def test_a_grid_over_a_float_range_without_step_is_a_422(client: TestClient) -> None:
+    search = {
+        "base": {"strategy": {"name": "sma_cross"}},
+        "space": {"fast": {"kind": "float", "start": 5, "stop": 10}},
+    }
+    response = client.post("/api/v1/optimizations", json=search)
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "space", "fast"] and "needs a step" in detail["msg"]

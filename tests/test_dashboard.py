@@ -147,17 +147,6 @@ def test_one_event_stream_follows_every_job(tmp_path: Path) -> None:
     assert done["metrics"]["trades"] >= 0 and done["data"] == "synthetic 400 bars"
 
 
-def test_a_grid_over_a_float_range_without_step_is_a_422(client: TestClient) -> None:
-    search = {
-        "base": {"strategy": {"name": "sma_cross"}},
-        "space": {"fast": {"kind": "float", "start": 5, "stop": 10}},
-    }
-    response = client.post("/api/v1/optimizations", json=search)
-    assert response.status_code == 422
-    detail = response.json()["detail"][0]
-    assert detail["loc"] == ["body", "space", "fast"] and "needs a step" in detail["msg"]
-
-
 @pytest.mark.slow
 def test_a_reconnecting_client_catches_up_with_since(tmp_path: Path) -> None:
     """A job that finished while no stream was open is reported to one opened with since."""

@@ -7,6 +7,7 @@ nothing comes from a CDN."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from stratforge import __version__
 from stratforge.api.routes.plugins import KINDS
+from stratforge.api.routes.reports import BOKEH_URL
 from stratforge.core.results import Metrics
 from stratforge.store.tables import STATUSES
 
@@ -86,32 +88,36 @@ def new_run_page(request: Request, mode: str) -> HTMLResponse:
     )
 
 
+@cache
+def _bokeh_js() -> list[str]:
+    """BokehJS's script URLs on this server (the run and compare pages embed reports)."""
+    return list(Resources(mode="server", root_url=BOKEH_URL).js_files)
+
+
 @router.get("/runs/{resource}/{job_id}", response_class=HTMLResponse)
 def run_page(request: Request, resource: str, job_id: str) -> HTMLResponse:
     if resource not in RUN_KINDS:
         raise HTTPException(404, detail=f"no run kind {resource!r}")
-    bokeh = Resources(mode="server", root_url="/bokeh/")
     return render(
         request,
         "run.html",
         page="run",
         section="runs",
         title=job_id,
-        bokeh_js=bokeh.js_files,
+        bokeh_js=_bokeh_js(),
         data={"resource": resource, "id": job_id},
     )
 
 
 @router.get("/compare", response_class=HTMLResponse)
 def compare_page(request: Request) -> HTMLResponse:
-    bokeh = Resources(mode="server", root_url="/bokeh/")
     return render(
         request,
         "run.html",
         page="compare",
         section="runs",
         title="Comparison",
-        bokeh_js=bokeh.js_files,
+        bokeh_js=_bokeh_js(),
     )
 
 

@@ -19,7 +19,7 @@ from stratforge.core.spec import RunSpec
 from stratforge.plugin.registry import did_you_mean
 from stratforge.store import jobs
 from stratforge.store.datasets import get_dataset, list_datasets
-from stratforge.store.tables import FINISHED, BacktestRun, Optimization
+from stratforge.store.tables import FINISHED, STATUSES, BacktestRun, Optimization
 
 RESOURCE = {"backtest": "backtests", "optimize": "optimizations", "walkforward": "walkforwards"}
 Job = BacktestRun | Optimization
@@ -266,7 +266,7 @@ def _snapshot(state: AppState, table: type[Job], job_id: str) -> dict[str, Any] 
         return snapshot
 
 
-Status = Annotated[str | None, Query(pattern="^(queued|running|completed|failed|cancelled)$")]
+Status = Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")]
 
 
 def add_lifecycle_routes(

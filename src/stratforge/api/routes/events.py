@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from stratforge.api.deps import AppState, StateDep
 from stratforge.api.routes._jobs import job_out
+from stratforge.api.schemas import aware
 from stratforge.store import jobs
 from stratforge.store.tables import FINISHED
 
@@ -34,8 +35,8 @@ Since = Annotated[
 def all_job_events(request: Request, state: StateDep, since: Since = None) -> StreamingResponse:
     """Server-Sent Events for every job: ``status`` (the job as listed) when one is submitted,
     progresses or finishes, ``deleted`` when one that was reported is removed."""
-    start = since.astimezone(dt.UTC) if since and since.tzinfo else since
-    start = (start or dt.datetime.now(dt.UTC)).replace(tzinfo=dt.UTC)
+    # In UTC, as stored: SQLite compares the timestamps as text.
+    start = (aware(since) or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
 
     async def stream() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"

@@ -145,7 +145,9 @@ export async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-const ACTIVE = new Set(["queued", "running"]);
+/** Job states that can still change, and each job kind's resource under /api/v1. */
+export const ACTIVE = new Set(["queued", "running"]);
+export const RESOURCES = { backtest: "backtests", optimize: "optimizations", walkforward: "walkforwards" };
 
 /** Follow one job until it finishes: its SSE stream, re-opened or replaced by a read of the
  *  job when the connection drops. Resolves with the last state. */

@@ -49,7 +49,6 @@ export function paramField(name, schema = {}, { loc, required = false, initial }
     control = el(
       "select",
       { id },
-      nullable || required ? null : null,
       (nullable ? [null, ...options] : options).map((o) =>
         el("option", { value: o === null ? "" : JSON.stringify(o), text: o === null ? "none" : String(o), selected: o === start }),
       ),

@@ -1,5 +1,5 @@
 // New backtest / optimisation / walk-forward: a form generated from the installed plugins.
-import { api, watchJob } from "./api.js";
+import { RESOURCES, api, watchJob } from "./api.js";
 import {
   checklist,
   clearErrors,
@@ -341,7 +341,7 @@ function follow(job) {
   watching?.abort();
   watching = new AbortController();
   const signal = watching.signal;
-  const resource = job.kind === "backtest" ? "backtests" : job.kind === "optimize" ? "optimizations" : "walkforwards";
+  const resource = RESOURCES[job.kind];
   const panel = document.getElementById("job-panel");
   const message = document.getElementById("job-message");
   const progress = document.getElementById("job-progress");

@@ -1,8 +1,7 @@
 // One run: its state (live while it runs), metrics, the embedded Bokeh report and its tables.
-import { api, download, watchJob } from "./api.js";
+import { ACTIVE, api, download, watchJob } from "./api.js";
 import { badge, confirmAction, el, fmt, notice, recordTable, toast } from "./ui.js";
 
-const ACTIVE = new Set(["queued", "running"]);
 const CARDS = [
   ["total_return", "Total return", fmt.pct],
   ["cagr", "CAGR", fmt.pct],

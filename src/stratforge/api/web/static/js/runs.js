@@ -1,10 +1,8 @@
 // The runs table: backtests, optimisations and walk-forwards, kept live by /api/v1/events.
-import { api, follow } from "./api.js";
+import { ACTIVE, RESOURCES, api, follow } from "./api.js";
 import { badge, confirmAction, el, fmt, notice, toast } from "./ui.js";
 
-const RESOURCES = { backtest: "backtests", optimize: "optimizations", walkforward: "walkforwards" };
 const KIND_LABEL = { backtest: "Backtest", optimize: "Optimisation", walkforward: "Walk-forward" };
-const ACTIVE = new Set(["queued", "running"]);
 const PAGE = 50;
 const MOST = 500; // the list endpoints' largest page
 let shown = PAGE;
