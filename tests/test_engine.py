@@ -153,6 +153,7 @@ def test_result_is_complete_and_json_serialisable(plugins: Plugins) -> None:
         "trades",
         "orders",
         "rolls",
+        "settlements",
         "analyzers",
         "indicators",
         "prices",

@@ -32,6 +32,7 @@ from stratforge.core.results import (
     RiskEvent,
     RollEvent,
     RunResult,
+    SettlementEvent,
     TradeRecord,
 )
 from stratforge.core.settings import get_settings
@@ -226,6 +227,7 @@ def build_cerebro(resolved: ResolvedRun, markets: list[Market], plugins: Plugins
         cerebro.broker.guard = RiskGuard([_risk_rule(c) for c in resolved.risk_rules])
     for market in markets:
         cerebro.adddata(_feed(market, cerebro.broker))
+    cerebro.broker.watch(cerebro.datas)
     cerebro.addstrategy(resolved.strategy.obj, **resolved.strategy.params)
     if resolved.sizer:
         cerebro.addsizer(resolved.sizer.obj, **resolved.sizer.params)
@@ -262,7 +264,13 @@ def _feed(market: Market, broker: bt.BrokerBase) -> bt.feed.DataBase:
     feed = RollingFeed.from_series(market.series, contract, columns=market.columns(), **options)
     broker.attach(feed)
     broker.addcommissioninfo(
-        futures_comminfo(contract, feed, commission=data.commission, margin=data.margin),
+        futures_comminfo(
+            contract,
+            feed,
+            commission=data.commission,
+            margin=data.margin,
+            foreign=market.fx is not None,
+        ),
         name=market.name,
     )
     return feed
@@ -330,7 +338,10 @@ def collect_result(
     times = np.asarray(recorder.bar_datetimes, dtype=np.float64)
     trades = [TradeRecord(**r) for r in _records(recorder.trades, ("entry_dt", "exit_dt"))]
     orders = [OrderRecord(**r) for r in _records(recorder.orders, ("created_dt", "executed_dt"))]
-    rolls = [RollEvent(**r) for r in _roll_records(strategy.broker)]
+    rolls = [RollEvent(**r) for r in _dated(getattr(strategy.broker, "roll_events", []))]
+    settlements = [
+        SettlementEvent(**r) for r in _dated(getattr(strategy.broker, "settlement_events", []))
+    ]
     metrics = run_metrics(strategy)
     index = pd.DatetimeIndex(markets[0].frame.index)
     return RunResult(
@@ -345,6 +356,7 @@ def collect_result(
         trades=trades,
         orders=orders,
         rolls=rolls,
+        settlements=settlements,
         analyzers={
             name: to_jsonable(getattr(strategy.analyzers, name).get_analysis())
             for name, _ in _analyzer_names(resolved.analyzers)
@@ -428,10 +440,6 @@ def markets_sha256(markets: list[Market]) -> str:
         if market.series is not None:
             digest.update(frame_sha256(market.series.raw).encode())
     return digest.hexdigest()
-
-
-def _roll_records(broker: bt.BrokerBase) -> list[dict[str, Any]]:
-    return _dated(getattr(broker, "roll_events", []))
 
 
 def _strategy_info(strategy: bt.Strategy) -> dict[str, Any]:

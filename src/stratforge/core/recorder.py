@@ -32,7 +32,9 @@ class RunRecorder(bt.Analyzer):
         self.next()
 
     def next(self) -> None:
-        self.bar_datetimes.append(self._data0.datetime[0])
+        # The strategy's clock: one row per step of the run, on the union of every feed's
+        # bars (the first feed may have no bar on a step, or may have ended).
+        self.bar_datetimes.append(self.strategy.datetime[0])
         self.values.append(self._broker.getvalue())
         self.cash.append(self._broker.getcash())
         self.positions.append(self.strategy.getposition(self._data0).size)
@@ -45,6 +47,10 @@ class RunRecorder(bt.Analyzer):
         if trade.isclosed:
             record = _trade_record(trade)
             record["contract"] = self._open_contracts.pop(trade.ref, None)
+            account_pnl = getattr(self._broker, "closed_trade_pnl", lambda _data: None)(trade.data)
+            if account_pnl is not None:  # foreign futures: what the account settled
+                record["pnl"] = account_pnl
+                record["pnl_net"] = account_pnl - trade.commission
             self.trades.append(record)
 
     def notify_order(self, order: bt.Order) -> None:

@@ -122,6 +122,21 @@ class RollEvent(BaseModel):
     status: str = Field(description="Completed, or Margin when the new leg could not be opened.")
 
 
+class SettlementEvent(BaseModel):
+    """A position that reached its contract's last trade date on the feed's final bar,
+    settled in cash or closed (physically delivered contracts), releasing its margin."""
+
+    datetime: str
+    data: str
+    contract: str
+    settlement: str = Field(description="cash or physical.")
+    size: float = Field(description="The position that was settled (signed).")
+    price: float = Field(description="The settlement or closing price, slippage included.")
+    commission: float
+    slippage: float
+    status: str
+
+
 class RiskEvent(BaseModel):
     """An order a risk rule or sizer acted on: rejected, trimmed, or an action the rule took."""
 
@@ -189,6 +204,10 @@ class RunResult(BaseModel):
     trades: list[TradeRecord]
     orders: list[OrderRecord]
     rolls: list[RollEvent] = Field(default_factory=list)
+    settlements: list[SettlementEvent] = Field(
+        default_factory=list,
+        description="Futures: positions settled or closed at their contract's expiry.",
+    )
     analyzers: dict[str, Any]
     indicators: list[IndicatorRecord]
     prices: list[PriceSeries] = Field(default_factory=list)

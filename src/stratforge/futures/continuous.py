@@ -14,9 +14,10 @@ before the roll), where both contracts must have a close:
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -64,6 +65,8 @@ class ContinuousSeries:
     contract_index: np.ndarray
     rolls: pd.DataFrame
     """One row per roll: ``ROLL_COLUMNS``."""
+    last_trade_dates: list[dt.date] = field(default_factory=list)
+    """The last trade date of each of ``contracts`` (the chain's, overrides included)."""
 
     def contract_codes(self) -> pd.Series:
         codes = np.array([c.code for c in self.contracts], dtype=object)
@@ -80,8 +83,8 @@ def build_continuous(
     """Splice *chain* at *rolls* and adjust the prices; see the module docstring."""
     if adjustment not in ADJUSTMENTS:
         raise ValueError(f"adjustment {adjustment!r} is not one of {', '.join(ADJUSTMENTS)}")
-    rolls = [_snap_to_bar(chain, roll) for roll in rolls]
-    contracts = _segment_contracts(chain, rolls)
+    rolls, first = _without_rolled_leaders(chain, [_snap_to_bar(chain, roll) for roll in rolls])
+    contracts = _segment_contracts(chain, rolls, first)
     starts = [None, *[r.at for r in rolls]]
     pieces: list[pd.DataFrame] = []
     gaps: list[float] = []
@@ -104,6 +107,22 @@ def build_continuous(
     return _assemble(chain, contracts, pieces, rolls, gaps, factors, table, adjustment)
 
 
+def _without_rolled_leaders(
+    chain: ContractChain, rolls: list[RollPoint]
+) -> tuple[list[RollPoint], ContractId | None]:
+    """Drop leading rolls out of contracts that have no bar before the roll; with the
+    contract the series then starts in (None when nothing was dropped).
+
+    A window that starts between a contract's roll date and its expiry still holds that
+    contract's last bars, but the roll rule already moved on at the first bar: the series
+    starts in the contract the rule holds there, not with an empty segment.
+    """
+    first: ContractId | None = None
+    while rolls and not (chain.frames[rolls[0].from_contract].index < rolls[0].at).any():
+        first, rolls = rolls[0].to_contract, rolls[1:]
+    return rolls, first
+
+
 def _snap_to_bar(chain: ContractChain, roll: RollPoint) -> RollPoint:
     """A roll at the new contract's first bar at or after ``roll.at``."""
     index = chain.frames[roll.to_contract].index
@@ -114,11 +133,13 @@ def _snap_to_bar(chain: ContractChain, roll: RollPoint) -> RollPoint:
     return roll if at == roll.at else RollPoint(at, roll.from_contract, roll.to_contract)
 
 
-def _segment_contracts(chain: ContractChain, rolls: Sequence[RollPoint]) -> list[ContractId]:
+def _segment_contracts(
+    chain: ContractChain, rolls: Sequence[RollPoint], first: ContractId | None = None
+) -> list[ContractId]:
     available = chain.contracts()
     if not available:
         raise ValueError(f"the {chain.root} chain has no contract with data")
-    contracts = [rolls[0].from_contract if rolls else available[0]]
+    contracts = [rolls[0].from_contract if rolls else first or available[0]]
     for roll in rolls:
         if roll.from_contract != contracts[-1]:
             raise ValueError(f"roll {roll} does not start from the held contract {contracts[-1]}")
@@ -240,6 +261,7 @@ def _assemble(
         contracts=contracts,
         contract_index=index_of,
         rolls=pd.DataFrame(table, columns=list(ROLL_COLUMNS)),
+        last_trade_dates=[chain.last_trade_date(c) for c in contracts],
     )
 
 

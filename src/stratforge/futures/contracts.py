@@ -11,6 +11,7 @@ MONTH_CODES = "FGHJKMNQUVXZ"
 """Futures month letters, January (F) to December (Z)."""
 
 CodeStyle = Literal["short", "two_digit", "full", "iso"]
+Settlement = Literal["cash", "physical"]
 
 
 class ContractCodeError(ValueError):
@@ -115,6 +116,10 @@ class ContractSpec:
     margin_as_of: str
     commission: float = 2.0
     description: str = field(default="", compare=False)
+    settlement: Settlement = "physical"
+    """How an expiring position ends: ``cash`` (settled at the final settlement price, taken
+    as the last trade date's close) or ``physical`` (closed at that close, with slippage,
+    as a trader would before delivery)."""
 
     @property
     def tick_value(self) -> float:

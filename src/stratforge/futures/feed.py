@@ -104,6 +104,14 @@ class RollingFeed(ArrayFeed):
     def is_roll_bar(self) -> bool:
         return bool(np.isfinite(self.lines.roll_exit[0]))
 
+    def held_expires_now(self) -> bool:
+        """True on the feed's final bar when the contract held has reached its last trade
+        date: nothing follows it, so a position in it must be settled now."""
+        if len(self) < self.buflen() or not self.series.last_trade_dates:
+            return False
+        expiry = self.series.last_trade_dates[int(self.lines.contract_no[0])]
+        return self.datetime.date(0) >= expiry
+
 
 class ExecutionView:
     """The feed as the broker sees it: same identity and clock, raw contract prices.

@@ -23,6 +23,9 @@ MARGIN_AS_OF = "2024-06-01"
 FULL_SIZE_COMMISSION = 2.25
 MICRO_COMMISSION = 0.62
 
+CASH_SETTLED = frozenset({"ES", "NQ", "YM", "RTY", "MES", "MNQ", "FESX"})
+"""Roots settled in cash at expiry (equity indices); the others are physically delivered."""
+
 QUARTERLY = "HMUZ"
 MONTHLY = "FGHJKMNQUVXZ"
 
@@ -57,6 +60,7 @@ def _spec(
         margin_as_of=MARGIN_AS_OF,
         commission=commission,
         description=description,
+        settlement="cash" if root in CASH_SETTLED else "physical",
     )
 
 

@@ -256,7 +256,16 @@ def multiplier(broker: bt.BrokerBase, data: Any) -> float:
 
 
 class GuardedBroker(bt.brokers.BackBroker):
-    """BackBroker whose ``buy``/``sell`` pass through a ``RiskGuard`` when one is set."""
+    """BackBroker whose ``buy``/``sell`` pass through a ``RiskGuard`` when one is set, and
+    which acts on a feed only on the steps where that feed has a new bar.
+
+    With feeds on different calendars, backtrader calls the broker on every step of the
+    union clock; a feed with no bar on that step still shows its previous bar. Matching a
+    resting order against that stale bar would fill it on its own creation bar (or at a
+    price from before it existed), so ``_try_exec`` skips orders whose feed did not
+    advance. The engine names the feeds with ``watch``; an unwatched broker behaves like
+    backtrader's.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -264,6 +273,60 @@ class GuardedBroker(bt.brokers.BackBroker):
         self.skipped: list[dict[str, Any]] = []
         self.on_order: Callable[[bt.Order], None] | None = None
         """Called with every order a strategy or rule creates, as created (look-ahead check)."""
+        self._watched: list[Any] = []
+        self._bars_seen: dict[int, int] = {}
+        self._advanced: set[int] = set()
+
+    def watch(self, feeds: list[Any]) -> None:
+        """Track these feeds' bars, so per-feed actions happen only on their own bars."""
+        self._watched = list(feeds)
+
+    def has_new_bar(self, data: Any) -> bool:
+        """True when *data* (a feed or its execution view) got a bar on this step."""
+        if not self._watched:
+            return True
+        return id(_feed(data)) in self._advanced
+
+    def _begin_step(self) -> None:
+        advanced = set()
+        for feed in self._watched:
+            bars = len(feed)
+            if bars > self._bars_seen.get(id(feed), 0):
+                advanced.add(id(feed))
+            self._bars_seen[id(feed)] = bars
+        self._advanced = advanced
+
+    def next(self) -> None:
+        self._begin_step()
+        self._cancel_orders_of_ended_feeds()
+        self.before_orders()
+        super().next()
+        self.after_orders()
+
+    def _cancel_orders_of_ended_feeds(self) -> None:
+        """Cancel resting orders of feeds whose data is over while the run goes on: they
+        could never fill, and the strategy should hear so instead of waiting for ever."""
+        ended = {
+            id(feed)
+            for feed in self._watched
+            if id(feed) not in self._advanced and len(feed) and len(feed) >= feed.buflen()
+        }
+        if not ended:
+            return
+        for order in list(self.pending):
+            if order is not None and order.alive() and id(_feed(order.data)) in ended:
+                order.addinfo(reason="the feed's data has ended")
+                self.cancel(order)
+
+    def before_orders(self) -> None:
+        """Per-step work before orders are matched (futures: re-margin, roll)."""
+
+    def after_orders(self) -> None:
+        """Per-step work after orders are matched and positions marked to the close."""
+
+    def _try_exec(self, order: bt.Order) -> None:
+        if self.has_new_bar(order.data):
+            super()._try_exec(order)
 
     @property
     def risk_events(self) -> list[dict[str, Any]]:
