@@ -471,3 +471,104 @@ def test_foreign_trades_add_up_to_the_equity_change(plugins: Plugins) -> None:
     assert book.open is None and len(result.trades) == 2
     net = sum(t.pnl_net for t in result.trades)
     assert net == pytest.approx(result.metrics.end_value - result.metrics.start_value, rel=1e-12)
+
+
+# -- 7. a start between a contract's roll date and its expiry ---------------------------
+
+ES_DEC_2018 = {"source": "synthetic", "root": "ES", "args": {"bars": 400, "start": "2018-06-01"}}
+
+
+@pytest.mark.parametrize(
+    "start", ["2018-12-14", "2018-12-17", "2018-12-18", "2018-12-19", "2018-12-20", "2018-12-21"]
+)
+def test_a_run_may_start_after_the_roll_before_the_expiry(plugins: Plugins, start: str) -> None:
+    """ESZ18 expires on 2018-12-21; five business days before it (the default rule) the
+    series holds ESH19, so a run starting from 12-14 on holds ESH19 from its first bar."""
+    result = run(plugins, [{**ES_DEC_2018, "start": start}], [{"at": 1, "size": 1}])
+    first_fill = next(o for o in result.orders if o.executed_size)
+    assert first_fill.contract == "ESH19"
+    assert result.prices[0].datetime[0] == f"{start}T00:00:00"
+    assert [r.from_contract for r in result.rolls][:1] == ["ESH19"]
+
+
+def test_a_run_starting_before_the_roll_still_holds_the_expiring_contract(
+    plugins: Plugins,
+) -> None:
+    result = run(plugins, [{**ES_DEC_2018, "start": "2018-12-12"}], [{"at": 1, "size": 1}])
+    first = result.rolls[0]
+    assert (first.datetime[:10], first.from_contract, first.to_contract) == (
+        "2018-12-14",
+        "ESZ18",
+        "ESH19",
+    )
+
+
+def test_walk_forward_windows_may_start_inside_a_roll(plugins: Plugins) -> None:
+    from stratforge.core.walkforward import WalkForwardSpec, walk_forward
+
+    spec = WalkForwardSpec.model_validate(
+        {
+            "search": {
+                "base": {
+                    "strategy": {"name": "sma_cross", "params": {"fast": 2, "slow": 6}},
+                    "data": {**ES_DEC_2018, "args": {"bars": 260, "start": "2018-06-01"}},
+                },
+                "space": {"fast": {"kind": "choice", "options": [2, 3]}},
+                "executor": "serial",
+            },
+            "train": 40,
+            "test": 10,
+            "step": 3,  # window starts every 3 bars: several fall inside each roll period
+        }
+    )
+    result = walk_forward(spec, plugins=plugins)
+    assert len(result.windows) == (260 - 50) // 3 + 1
+    starts = [s[:10] for w in result.windows for s in (w.train_start, w.test_start)]
+    # ESU18 and ESZ18 roll on 09-14 and 12-14 and expire on 09-21 and 12-21
+    zones = [("2018-09-14", "2018-09-21"), ("2018-12-14", "2018-12-21")]
+    assert len([s for s in starts if any(a <= s <= b for a, b in zones)]) >= 3
+    assert all(w.best_params is not None for w in result.windows)
+
+
+# -- 8. the PnL identity counts slippage once -------------------------------------------
+
+
+def test_net_pnl_is_contract_pnls_at_fill_prices_less_commissions(plugins: Plugins) -> None:
+    """Roll legs fill at slipped prices, so per-contract PnLs already carry the slippage;
+    ``roll_cost`` (commission + slippage) is what the rolls cost against unslipped opens."""
+    two_contracts_rolling_on_jan_5()
+    slip = 0.5
+    result = run(
+        plugins,
+        [data_spec("roll5", rolls=("2024-01-05",))],
+        [{"at": 1, "size": 2}],
+        slippage={"fixed": slip},
+    )
+    # by hand (opens are the previous closes): buy 2 TTH24 at Jan 2's open 100 + 0.5; roll
+    # on Jan 5: sell at TTH24's open 103 - 0.5, buy TTM24 at its open 113 + 0.5; held to
+    # Jan 8's close of 117
+    legs = [(100 + slip, 103 - slip), (113 + slip, 117)]
+    contract_pnls = [2 * MULT * (exit_ - entry) for entry, exit_ in legs]
+    commissions = 3 * 2 * COMMISSION  # entry, and both roll legs
+    net = result.metrics.end_value - result.metrics.start_value
+    assert net == pytest.approx(sum(contract_pnls) - commissions, rel=1e-12)
+    (roll,) = result.rolls
+    assert roll.slippage == pytest.approx(2 * MULT * 2 * slip)
+    assert roll.cost == pytest.approx(roll.commission + roll.slippage)
+    assert result.trades[0].pnl == pytest.approx(contract_pnls[0])
+    # counting roll_cost on top of fill-price PnLs would charge the slippage twice
+    assert net != pytest.approx(sum(contract_pnls) - commissions - roll.slippage)
+
+
+# -- 9. synthetic series that would overflow --------------------------------------------
+
+
+def test_synthetic_series_refuse_absurd_price_paths() -> None:
+    from stratforge.data.synthetic import generate_synthetic
+    from stratforge.futures.synthetic import generate_chain
+
+    with pytest.raises(ValueError, match=r"bars: 600,000 bars \(2,381 years\).*use fewer bars"):
+        generate_synthetic(bars=600_000)
+    with pytest.raises(ValueError, match="outside 1e-06 to 1e\\+06 times the start"):
+        generate_chain(TEST_SPEC, start="2000-01-01", end="2060-12-31", volatility=3.0)
+    assert generate_synthetic(bars=25_000).close.max() < 100 * 1e6  # 99 years is fine

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from stratforge.data.checks import require_finite, require_int
+from stratforge.data.checks import require_finite, require_int, require_sane_prices
 from stratforge.data.validation import CANONICAL_COLUMNS, DATETIME, INDEX_UNIT
 
 __all__ = ["TRADING_DAYS_PER_YEAR", "generate_synthetic"]
@@ -64,6 +64,15 @@ def generate_synthetic(
     gap[0] = 0.0
     body = trend * dt - 0.5 * sigma**2 + math.sqrt(1.0 - GAP_SHARE**2) * sigma * shocks[1]
     log_close = math.log(price) + np.cumsum(gap + body)
+    require_sane_prices(
+        math.exp(min(log_close.min(), math.log(price))),
+        math.exp(min(max(log_close.max(), math.log(price)), 700.0)),
+        start=price,
+        bars=bars,
+        years=bars * dt,
+        drift=drift,
+        vol=volatility,
+    )
     close = np.exp(log_close)
     open_ = np.concatenate(([price], close[:-1] * np.exp(gap[1:])))
     high = np.maximum(open_, close) * np.exp(np.abs(shocks[2]) * WICK_SCALE * sigma)

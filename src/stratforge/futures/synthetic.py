@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from stratforge.data.checks import require_finite, require_int
+from stratforge.data.checks import require_finite, require_int, require_sane_prices
 from stratforge.data.validation import CANONICAL_COLUMNS, DATETIME, INDEX_UNIT
 from stratforge.futures.calendar import BusinessCalendar, rule_calendar
 from stratforge.futures.contracts import ContractId, ContractSpec
@@ -131,6 +131,15 @@ def generate_chain(
     rng = np.random.default_rng(seed)
     start_price = DEFAULT_PRICES.get(spec.root, 100.0) if price is None else float(price)
     spot = _spot_path(rng, days, timeframe, start_price, volatility, volume)
+    require_sane_prices(
+        float(min(spot.low.min(), start_price)),
+        float(max(spot.high.max(), start_price)),
+        start=start_price,
+        bars=spot.close.size,
+        years=days.size / TRADING_DAYS_PER_YEAR,
+        drift=0.0,
+        vol=volatility,
+    )
     crossover = rng.uniform(*CROSSOVER_RANGE, size=len(schedule.contracts)) * roll_window
     front = np.searchsorted(schedule.expiry, spot.day, side="left")
     to_expiry = np.busday_count(spot.day, schedule.expiry[front], busdaycal=calendar.busdaycalendar)
