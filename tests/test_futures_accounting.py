@@ -86,6 +86,10 @@ def hand_fx(*, name: str) -> pd.DataFrame:
     return RATES[name]
 
 
+def hand_frame(*, name: str) -> pd.DataFrame:
+    return RATES[name]
+
+
 @pytest.fixture(scope="module")
 def plugins() -> Plugins:
     loaded = Plugins.load(Settings())
@@ -100,6 +104,7 @@ def plugins() -> Plugins:
     reg.strategies.register(Scripted, name="scripted", plugin="tests")
     reg.data_sources.register(hand_chain, name="hand_chain", plugin="tests")
     reg.data_sources.register(hand_fx, name="hand_fx", plugin="tests")
+    reg.data_sources.register(hand_frame, name="hand_frame", plugin="tests")
     return loaded
 
 
@@ -249,6 +254,23 @@ def test_resting_orders_wait_for_their_own_feeds_next_bar(plugins: Plugins, kind
     assert fill.executed_datetime == "2016-01-19T00:00:00"
     assert fill.executed_price == pytest.approx(expected, abs=1e-9)
     assert [o.model_dump() for o in mixed.orders] == [o.model_dump() for o in alone.orders]
+
+
+def test_plain_feeds_on_different_calendars_wait_for_their_own_bars(plugins: Plugins) -> None:
+    """The same holds without futures: a stock with no bar on Jan 3 while another has one."""
+    RATES["stock_a"] = bars(
+        [100, 104, 103, 105],
+        pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-04", "2024-01-05"]),
+    )
+    RATES["stock_b"] = bars([50, 51, 52, 53, 54], us_days("2024-01-01", 5))
+    stock_a = {"source": "hand_frame", "args": {"name": "stock_a"}}
+    stock_b = {"source": "hand_frame", "args": {"name": "stock_b"}}
+    # Jan 2's bar spans 99.5-104.5 and Jan 4's 102.5-104.5: a buy limit at 103.5 placed on
+    # Jan 2 must wait for Jan 4 (it would fill on the stale Jan 2 bar on Jan 3's step)
+    script = [{"at": "2024-01-02", "feed": 0, "size": 10, "type": "limit", "price": 103.5}]
+    result = run(plugins, [stock_a, stock_b], script)
+    (fill,) = [o for o in result.orders if o.executed_size]
+    assert (fill.executed_datetime, fill.executed_price) == ("2024-01-04T00:00:00", 103.5)
 
 
 # -- 2. stop and limit orders submitted on the bar before a roll ------------------------

@@ -87,7 +87,9 @@ class Account:
 
     @property
     def now(self) -> dt.datetime:
-        return self.strategy.datas[0].datetime.datetime(0)
+        """The step's time on the run's clock (the union of every feed's bars), which goes
+        on when the first feed has no bar or has ended."""
+        return self.strategy.datetime.datetime(0)
 
     def holdings(self) -> Iterator[Holding]:
         """Every open position, valued at the last close (real contract prices)."""
