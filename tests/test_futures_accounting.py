@@ -372,15 +372,23 @@ def test_a_position_at_expiry_is_settled_and_its_margin_released(
 def test_orders_on_a_feed_whose_data_ended_are_cancelled(plugins: Plugins) -> None:
     days = us_days("2024-01-01", 5)
     CHAINS["stops_early"] = chain("TT", {"TTH24": bars([100, 101, 102, 103, 104], days)})
-    CHAINS["continuing"] = chain(
-        "TT", {"TTM24": bars([200 + i for i in range(20)], us_days("2024-01-01", 20))}
+    # the other market has one more day: the orders are cancelled on that very step
+    CHAINS["one_more_day"] = chain(
+        "TT", {"TTM24": bars([200 + i for i in range(6)], us_days("2024-01-01", 6))}
     )
     result = run(
         plugins,
-        [data_spec("stops_early"), data_spec("continuing")],
-        [{"at": 5, "feed": 0, "size": 1}],  # on the feed's last bar: nothing can fill it
+        [data_spec("stops_early"), data_spec("one_more_day")],
+        [
+            {"at": 3, "feed": 0, "size": 1, "type": "limit", "price": 50.0},  # rests
+            {"at": 5, "feed": 0, "size": 1},  # on the feed's last bar: nothing can fill it
+        ],
     )
-    assert [(o.data, o.status, o.executed_size) for o in result.orders] == [("TT", "Canceled", 0)]
+    assert [(o.data, o.type, o.status, o.executed_size) for o in result.orders] == [
+        ("TT", "Limit", "Canceled", 0),
+        ("TT", "Market", "Canceled", 0),
+    ]
+    assert [n["status"] for n in result.strategy_info["notes"]] == ["Canceled", "Canceled"]
 
 
 # -- 4. one equity row per step of the run ---------------------------------------------

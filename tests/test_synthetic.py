@@ -91,7 +91,10 @@ def test_regimes_switch_volatility() -> None:
 def test_large_generation_runs() -> None:
     frame = generate_synthetic(bars=250_000, timeframe="minutes", regime_length=1000)
     assert len(frame) == 250_000
-    assert len(generate_synthetic(bars=250_000)) == 250_000  # daily, ~990 years
+    # 250,000 daily bars are ~990 years: at +5% a year prices pass 1e21, which is refused
+    with pytest.raises(ValueError, match=r"bars: 250,000 bars \(992 years\).*use fewer bars"):
+        generate_synthetic(bars=250_000)
+    assert len(generate_synthetic(bars=250_000, drift=0.0, volatility=0.05)) == 250_000
 
 
 @pytest.mark.parametrize(

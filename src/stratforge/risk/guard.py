@@ -315,10 +315,15 @@ class GuardedBroker(bt.brokers.BackBroker):
         }
         if not ended:
             return
-        for order in list(self.pending):
+        for order in list(self.pending):  # oldest first: resting, then just submitted
             if order is not None and order.alive() and id(_feed(order.data)) in ended:
                 order.addinfo(reason="the feed's data has ended")
                 self.cancel(order)
+        for order in [o for o in self.submitted if id(_feed(o.data)) in ended]:
+            self.submitted.remove(order)  # not yet accepted: cancelled before it is
+            order.addinfo(reason="the feed's data has ended")
+            order.cancel()
+            self.notify(order)
 
     def before_orders(self) -> None:
         """Per-step work before orders are matched (futures: re-margin, roll)."""
