@@ -129,12 +129,10 @@ class Book:
 
 
 def equity_by_step(start: float, books: list[Book], steps: pd.DatetimeIndex) -> pd.Series:
-    """The account value at each step of the run: start plus every feed's change so far."""
-    values = []
-    for step in steps:
-        value = start
-        for book in books:
-            earlier = [change for day, change in book.change.items() if day <= step]
-            value += earlier[-1] if earlier else 0.0
-        values.append(value)
-    return pd.Series(values, index=steps)
+    """The account value at each step of the run: start plus every feed's change so far
+    (a feed with no bar on a step keeps its change of its last bar)."""
+    value = pd.Series(start, index=steps, dtype=float)
+    for book in books:
+        change = pd.Series(book.change, dtype=float).sort_index()
+        value += change.reindex(steps, method="ffill").fillna(0.0).to_numpy()
+    return value
