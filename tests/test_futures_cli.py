@@ -152,3 +152,35 @@ def test_contracts_command_lists_specs() -> None:
     roots = {row["root"]: row for row in json.loads(proc.stdout)}
     assert {"ES", "NQ", "CL", "GC", "ZB", "6E", "FESX"} <= set(roots)
     assert roots["ES"]["multiplier"] == 50 and roots["ES"]["tick_value"] == 12.5
+
+
+def test_run_shows_a_position_settled_at_expiry(tmp_path: Path) -> None:
+    """ESZ15 held to its last trade date (2015-12-18), the run's end: settled in cash.
+
+    With no scheduled roll each contract is rolled when its data ends, after its expiry;
+    the last one, ESZ15, has nothing to roll into before the run ends."""
+    spec = {
+        "data": {
+            "source": "synthetic",
+            "root": "ES",
+            "args": {"bars": 600, "start": "2014-01-01"},
+            "end": "2015-12-18",
+            "roll": {"name": "schedule", "params": {"dates": ["2030-01-02"]}},
+        },
+        "strategy": {"name": "trend_following", "params": {"vol_lookback": 20}},
+        "cash": 500_000,
+    }
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    result = json.loads(stratforge("run", "--spec", str(path), "--json").stdout)
+    (event,) = result["settlements"]
+    assert (event["datetime"], event["contract"], event["settlement"]) == (
+        "2015-12-18T00:00:00",
+        "ESZ15",
+        "cash",
+    )
+    assert event["size"] == result["equity"]["position"][-2] != 0
+    assert result["equity"]["position"][-1] == 0  # settled, margin released
+    assert result["equity"]["cash"][-1] == result["equity"]["value"][-1]
+    table = stratforge("run", "--spec", str(path)).stdout
+    assert "Settled at expiry (1)" in table and "ESZ15" in table

@@ -377,6 +377,9 @@ def print_summary(result: RunResult) -> None:
     out.print(table)
     if result.rolls:
         print_rolls(result)
+    if result.settlements:
+        print_settlements(result)
+    if result.rolls or result.settlements:
         print_fills(result)
 
 
@@ -403,6 +406,26 @@ def print_rolls(result: RunResult) -> None:
         )
     if len(result.rolls) > SHOWN_ROWS:
         table.caption = f"... {len(result.rolls) - SHOWN_ROWS} more in --json / --out"
+    out.print(table)
+
+
+def print_settlements(result: RunResult) -> None:
+    """Positions ended at their contract's expiry: settled in cash or closed."""
+    table = Table(title=f"Settled at expiry ({len(result.settlements)})")
+    for column in ("date", "data", "contract", "settlement", "size", "price", "commission"):
+        table.add_column(column, justify="right" if column in ("size", "price") else "left")
+    for event in result.settlements[:SHOWN_ROWS]:
+        table.add_row(
+            event.datetime[:10],
+            event.data,
+            event.contract,
+            event.settlement,
+            f"{event.size:g}",
+            f"{event.price:,.2f}",
+            f"{event.commission:,.2f}",
+        )
+    if len(result.settlements) > SHOWN_ROWS:
+        table.caption = f"... {len(result.settlements) - SHOWN_ROWS} more in --json / --out"
     out.print(table)
 
 
