@@ -33,9 +33,18 @@ def plugins() -> Plugins:
     return Plugins.load(Settings())
 
 
-def ohlc_frame(closes: list[float], start: str = "2024-01-01", freq: str = "D") -> pd.DataFrame:
-    """A canonical frame whose open equals the previous close (first open = first close)."""
+def ohlc_frame(
+    closes: list[float],
+    start: str = "2024-01-01",
+    freq: str = "D",
+    *,
+    index: pd.DatetimeIndex | None = None,
+) -> pd.DataFrame:
+    """A canonical frame whose open equals the previous close (first open = first close), on
+    *index* or on ``len(closes)`` stamps from *start* every *freq*."""
     close = np.asarray(closes, dtype=float)
+    if index is None:
+        index = pd.DatetimeIndex(pd.date_range(start, periods=len(close), freq=freq))
     open_ = np.concatenate(([close[0]], close[:-1]))
     return pd.DataFrame(
         {
@@ -46,9 +55,7 @@ def ohlc_frame(closes: list[float], start: str = "2024-01-01", freq: str = "D") 
             "volume": 1000.0,
             "openinterest": 0.0,
         },
-        index=pd.DatetimeIndex(
-            pd.date_range(start, periods=len(close), freq=freq), name="datetime"
-        ),
+        index=pd.DatetimeIndex(index, name="datetime"),
     )
 
 

@@ -21,6 +21,7 @@ from stratforge.core.settings import Settings
 from stratforge.futures import ContractChain, ContractId, ContractSpec
 from stratforge.plugin.manager import Plugins
 from tests.accounting_helpers import Book, Fill, Market, equity_by_step
+from tests.conftest import ohlc_frame
 from tests.futures_helpers import TEST_SPEC
 
 MULT, COMMISSION = TEST_SPEC.multiplier, TEST_SPEC.commission
@@ -110,19 +111,7 @@ def plugins() -> Plugins:
 
 def bars(closes: list[float], days: pd.DatetimeIndex) -> pd.DataFrame:
     """Daily bars on *days*: open = previous close (the first: the close), wicks of 0.5."""
-    close = np.asarray(closes, dtype=float)
-    open_ = np.concatenate(([close[0]], close[:-1]))
-    return pd.DataFrame(
-        {
-            "open": open_,
-            "high": np.maximum(open_, close) + 0.5,
-            "low": np.minimum(open_, close) - 0.5,
-            "close": close,
-            "volume": 1000.0,
-            "openinterest": 10_000.0,
-        },
-        index=pd.DatetimeIndex(days, name="datetime"),
-    )
+    return ohlc_frame(closes, index=days)
 
 
 def chain(root: str, frames: dict[str, pd.DataFrame], **expiries: str) -> ContractChain:
