@@ -21,8 +21,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(data_dir: Path, port: int, **env: str) -> Iterator[subprocess.Popen]:
-    """``stratforge serve`` in a subprocess, ready when /health answers."""
+def server(
+    data_dir: Path,
+    port: int,
+    *,
+    log: Path | None = None,
+    ready: str = "/api/v1/health",
+    **env: str,
+) -> Iterator[subprocess.Popen]:
+    """``stratforge serve`` in a subprocess, ready when *ready* answers (stderr to *log*).
+
+    The serial executor unless ``STRATFORGE_JOB_EXECUTOR="ray"`` is passed: the
+    configuration users run (Ray) has tests of its own.
+    """
     environment = {
         **os.environ,
         "STRATFORGE_DATA_DIR": str(data_dir),
@@ -30,26 +41,24 @@ def server(data_dir: Path, port: int, **env: str) -> Iterator[subprocess.Popen]:
         "STRATFORGE_MAX_CONCURRENT_JOBS": "1",
         **env,
     }
+    errors = log.open("w") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "stratforge", "serve", "--port", str(port), "--no-demo"],
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if (
-                    httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code
-                    == 200
-                ):
+                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")
-            time.sleep(0.2)
+            time.sleep(0.05)
         yield proc
     finally:
         if proc.poll() is None:

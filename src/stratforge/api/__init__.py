@@ -5,8 +5,13 @@ the database."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -49,10 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _end_streams_on_exit_signals(state)
         await dispatcher.start()
         try:
             yield
         finally:
+            state.closing.set()
             await dispatcher.stop()
             engine.dispose()
 
@@ -120,6 +127,31 @@ def _offline_docs(app: FastAPI) -> None:
         return get_swagger_ui_oauth2_redirect_html()
 
 
+def _end_streams_on_exit_signals(state: AppState) -> None:
+    """Let SIGTERM and SIGINT end the event streams before uvicorn waits for connections.
+
+    uvicorn waits for open responses before it runs the shutdown; an event stream never
+    ends by itself, so a deploy would wait for the graceful timeout and then cut them. The
+    server's own handlers (uvicorn's, in the main thread) are kept and called after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # test clients run the app in a thread; no signals reach it there
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        def handler(sig: int, frame: FrameType | None, previous: Any = previous) -> None:
+            state.closing.set()
+            previous(sig, frame)
+
+        signal.signal(signum, handler)
+
+
 def app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` (used by ``stratforge serve`` for workers/reload)."""
+    # Ray's core installs a crash handler on SIGTERM in the driver that aborts the process
+    # (SIGABRT) three seconds later, before a graceful shutdown has finished: a server
+    # stops on SIGTERM through uvicorn instead. Read when Ray is first imported.
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     return create_app(get_settings())

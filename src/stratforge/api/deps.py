@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ class AppState:
     dispatcher: Dispatcher
     results: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     report_series: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    closing: threading.Event = field(default_factory=threading.Event)
+    """Set when the server is asked to stop: event streams end, so shutdown is quick."""
 
     def remember_series(self, digest: str, series: Any) -> None:
         """Keep a few reports' chart series for zoom requests (parsing is the slow part)."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 import json
 import logging
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +24,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from stratforge.core.engine import run_backtest
-from stratforge.core.executors import RayExecutor, SerialExecutor, ensure_ray, submit_backtest
+from stratforge.core.executors import (
+    RayExecutor,
+    SerialExecutor,
+    ensure_ray,
+    ray_health,
+    submit_backtest,
+)
 from stratforge.core.optimize import OptimizeSpec, Progress, optimize
 from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
@@ -100,9 +108,19 @@ class Dispatcher:
             self.ray_state = "starting"
             ensure_ray(self.settings)
             self.ray_state = "ok"
-        except Exception as exc:  # reported by /health; jobs will fail with the reason
+        except Exception as exc:  # reported by /health until Ray is up after all
             self.ray_state = f"error: {exc}"
             log.exception("Ray could not start")
+
+    def ray_health(self) -> str:
+        """Ray's state now: a start-up error stays reported only while Ray is still down."""
+        if self.settings.job_executor != "ray":
+            return self.ray_state
+        live = ray_health()
+        if live == "ok":
+            self.ray_state = "ok"
+            return live
+        return self.ray_state if self.ray_state != "ok" else live
 
     def wake(self) -> None:
         """Look at the queue now (called after a submission)."""
@@ -295,7 +313,8 @@ class TrialWriter:
 
 
 def describe_failure(exc: BaseException, spec: dict[str, Any], plugins: Plugins) -> str:
-    """The error, unwrapped from Ray, naming the plugin that provided the strategy."""
+    """The error, unwrapped from Ray, naming the strategy's plugin only when the error was
+    raised in that plugin's code (a data or Ray error is not the strategy's fault)."""
     cause = getattr(exc, "cause", None) or exc
     text = f"{type(cause).__name__}: {cause}".splitlines()[0][:1000]
     strategy = (spec.get("strategy") or spec.get("base", {}).get("strategy") or {}).get("name")
@@ -303,5 +322,18 @@ def describe_failure(exc: BaseException, spec: dict[str, Any], plugins: Plugins)
         strategy = spec["search"]["base"]["strategy"]["name"]
     if strategy and strategy in plugins.registries.strategies:
         entry = plugins.registries.strategies.entry(strategy)
-        text += f" (strategy {entry.name!r} from plugin {entry.plugin!r})"
+        if _raised_in(entry.obj, cause, exc):
+            text += f" (strategy {entry.name!r} from plugin {entry.plugin!r})"
     return text
+
+
+def _raised_in(obj: Any, cause: BaseException, exc: BaseException) -> bool:
+    """True when a frame of the traceback (local, or Ray's remote one) is in *obj*'s file."""
+    try:
+        source = inspect.getsourcefile(obj)
+    except TypeError:
+        return False
+    if not source:
+        return False
+    frames = "".join(traceback.format_exception(cause)) + str(getattr(exc, "traceback_str", ""))
+    return source in frames

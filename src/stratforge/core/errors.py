@@ -11,6 +11,10 @@ class SpecError(ValueError):
         self.message = message
         super().__init__(f"{field}: {message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # pickled by its constructor's arguments, so it crosses the Ray boundary intact
+        return (type(self), (self.field, self.message))
+
 
 def describe_validation_error(exc: Exception) -> str:
     """One line for a pydantic ``ValidationError``: the first failing field and why."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -146,34 +147,12 @@ class RayExecutor:
         self._ray = ray
         self.settings = settings or get_settings()
         self.address = address or self.settings.ray_address
-        self._started_here = False
-        if not ray.is_initialized():
-            self._init(workers)
+        self._started_here = ensure_ray(self.settings, workers=workers, address=self.address)
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._task = ray.remote(num_cpus=1, max_retries=max_retries)(run_batch_task)
         self._pending: list[Any] = []
         self._markets_box: list[Any] | None = None
         self._spec_json = ""
-
-    def _init(self, workers: int | None) -> None:
-        ray = self._ray
-        options: dict[str, Any] = {
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "configure_logging": False,
-        }
-        if self.address:
-            ray.init(address=self.address, **options)
-        else:
-            temp = self.settings.ray_temp_dir
-            if temp is not None:
-                os.makedirs(temp, exist_ok=True)
-            ray.init(
-                num_cpus=workers or os.cpu_count() or 1,
-                _temp_dir=str(temp) if temp else None,
-                **options,
-            )
-        self._started_here = True
 
     def start(self, prepared: PreparedRun) -> None:
         self._spec_json = prepared.resolved.spec.model_dump_json()
@@ -230,25 +209,48 @@ def make_executor(name: str, *, workers: int | None = None, address: str | None 
     raise ValueError(f"unknown executor {name!r}; use serial or ray")
 
 
-def ensure_ray(settings: Settings) -> None:
-    """Connect to the configured cluster, or start a local Ray without the dashboard, once per
-    process (a server keeps it warm for every job)."""
+_RAY_INIT = threading.Lock()
+
+
+def ensure_ray(
+    settings: Settings, *, workers: int | None = None, address: str | None = None
+) -> bool:
+    """Connect to the configured cluster, or start a local Ray without the dashboard, once
+    per process; True when this call started it.
+
+    ``ray.init`` is not safe to race: a server starts Ray in one thread while the first jobs
+    want it in others, and a second ``init`` fails ("called ray.init twice"). Every caller
+    goes through this lock, so the first one starts Ray and the others wait for it.
+    """
     import ray
 
-    if ray.is_initialized():
-        return
-    options: dict[str, Any] = {
-        "include_dashboard": False,
-        "log_to_driver": False,
-        "configure_logging": False,
-    }
-    if settings.ray_address:
-        ray.init(address=settings.ray_address, **options)
-        return
-    if settings.ray_temp_dir is not None:
-        os.makedirs(settings.ray_temp_dir, exist_ok=True)
-        options["_temp_dir"] = str(settings.ray_temp_dir)
-    ray.init(num_cpus=os.cpu_count() or 1, **options)
+    with _RAY_INIT:
+        if ray.is_initialized():
+            return False
+        options: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "configure_logging": False,
+        }
+        address = address or settings.ray_address
+        if address:
+            ray.init(address=address, **options)
+            return True
+        if settings.ray_temp_dir is not None:
+            os.makedirs(settings.ray_temp_dir, exist_ok=True)
+            options["_temp_dir"] = str(settings.ray_temp_dir)
+        ray.init(num_cpus=workers or os.cpu_count() or 1, **options)
+        return True
+
+
+def ray_health() -> str:
+    """Ray's state as /health reports it, read now (never a remembered first error)."""
+    import ray
+
+    try:
+        return "ok" if ray.is_initialized() else "not started"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
 
 
 def run_backtest_task(spec_json: str, settings_json: str) -> str:

@@ -31,6 +31,9 @@ class ParamError(ValueError):
         self.message = message
         super().__init__(f"{field}: {message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return (type(self), (self.field, self.message))  # picklable: crosses to Ray workers
+
 
 @dataclass(frozen=True)
 class ParamInfo:

@@ -39,6 +39,9 @@ class UnknownNameError(RegistryError, LookupError):
         self.suggestion = suggestion
         super().__init__(f"unknown {kind} {name!r}: {suggestion}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return (type(self), (self.kind, self.name, self.suggestion))  # picklable (Ray)
+
 
 @dataclass(frozen=True)
 class Entry(Generic[T]):

@@ -230,6 +230,9 @@ def events(state: AppState, table: type[Job], job_id: str) -> StreamingResponse:
     async def stream() -> AsyncIterator[str]:
         last: dict[str, Any] | None = None
         while True:
+            if state.closing.is_set():
+                yield "event: shutdown\ndata: {}\n\n"  # the server is stopping: reconnect
+                return
             snapshot = await asyncio.to_thread(_snapshot, state, table, job_id)
             if snapshot is None:
                 yield 'event: error\ndata: {"detail": "job deleted"}\n\n'
@@ -308,8 +311,11 @@ def add_lifecycle_routes(
     def delete_job(state: StateDep, session: SessionDep, job_id: str) -> Response:
         return remove(state, session, fetch(session, table, job_id, kind))
 
-    def job_events(state: StateDep, session: SessionDep, job_id: str) -> StreamingResponse:
-        fetch(session, table, job_id, kind)
+    async def job_events(state: StateDep, job_id: str) -> StreamingResponse:
+        # A short session for the check only: a stream that held one for its whole life
+        # would exhaust the pool with a few dozen followers.
+        with quick_session(state) as session:
+            fetch(session, table, job_id, kind)
         return events(state, table, job_id)
 
     routes: list[tuple[str, str, Any, dict[str, Any], str]] = [

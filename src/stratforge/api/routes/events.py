@@ -45,6 +45,9 @@ def all_job_events(request: Request, state: StateDep, since: Since = None) -> St
         polled_since = start
         opened = last_write = time.monotonic()
         while (now := time.monotonic()) - opened < STREAM_SECONDS:
+            if state.closing.is_set():
+                yield "event: shutdown\ndata: {}\n\n"  # the client reconnects later
+                return
             for job_id, seen in list(finished_at.items()):
                 if now - seen > WATCH_FINISHED_SECONDS:
                     del finished_at[job_id]

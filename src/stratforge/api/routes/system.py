@@ -29,7 +29,7 @@ def health(state: StateDep) -> Health:
         database = "ok"
     except Exception as exc:
         database = f"error: {type(exc).__name__}"
-    ray = state.dispatcher.ray_state
+    ray = state.dispatcher.ray_health()
     healthy = database == "ok" and not ray.startswith("error")
     return Health(status="ok" if healthy else "degraded", database=database, ray=ray, queue=queue)
 

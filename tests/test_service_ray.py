@@ -1,0 +1,156 @@
+"""The service as `make run` starts it: `stratforge serve` on its default Ray executor, over
+real HTTP. Start-up, errors from Ray workers, streams and shutdown."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api_helpers import FINISHED, backtest_body
+from tests.server_helpers import free_port, server
+
+pytestmark = pytest.mark.slow
+RAY = {"STRATFORGE_JOB_EXECUTOR": "ray", "STRATFORGE_MAX_CONCURRENT_JOBS": "2"}
+
+
+def wait_finished(base: str, path: str, ids: list[str], timeout: float = 240) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base, timeout=30) as client:
+        while True:
+            states = [client.get(f"/api/v1/{path}/{i}").json() for i in ids]
+            if all(s["status"] in FINISHED for s in states) or time.monotonic() > deadline:
+                return states
+            time.sleep(0.3)
+
+
+def test_jobs_submitted_while_ray_starts_all_run(tmp_path: Path) -> None:
+    """50 submissions the moment the server answers, while Ray is still starting: each runs
+    once (a second ray.init in a job thread failed 2 of them)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with server(tmp_path / "data", port, ready="/api/v1/version", **RAY):
+
+        def submit(i: int) -> str:
+            with httpx.Client(timeout=30) as client:
+                response = client.post(f"{base}/api/v1/backtests", json=backtest_body(bars=200 + i))
+                assert response.status_code == 202, response.text
+                return str(response.json()["id"])
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            ids = list(pool.map(submit, range(50)))
+        states = wait_finished(base, "backtests", ids)
+        assert [s["error"] for s in states if s["status"] != "completed"] == []
+        assert {s["attempts"] for s in states} == {1}
+        assert sorted(s["metrics"]["bars"] for s in states) == list(range(200, 250))
+        health = httpx.get(f"{base}/api/v1/health").json()
+        assert (health["status"], health["ray"]) == ("ok", "ok")
+
+
+@pytest.fixture(scope="module")
+def ray_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One Ray-backed server for the tests that do not stop it."""
+    root = tmp_path_factory.mktemp("ray_server")
+    port = free_port()
+    with server(root / "data", port, log=root / "server.log", **RAY) as proc:
+        yield f"http://127.0.0.1:{port}", proc
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"args": {"bars": 1}}, "ValueError: bars must be an integer >= 2, got 1"),
+        (
+            {"args": {"bars": 100, "start": "2015-01-02"}, "start": "2030-01-01"},
+            "SpecError: data: fewer than 2 bars remain after start/end",
+        ),
+        ({"args": {"bars": 5}}, "SpecError: data: 5 bars are too few"),
+    ],
+)
+def test_errors_from_ray_workers_arrive_intact(ray_server: Any, data: dict, expected: str) -> None:
+    base, _proc = ray_server
+    body = {**backtest_body(), "data": data}
+    job = httpx.post(f"{base}/api/v1/backtests", json=body, timeout=30).json()
+    (state,) = wait_finished(base, "backtests", [job["id"]])
+    assert state["status"] == "failed"
+    assert state["error"].startswith(expected), state["error"]
+    assert "Unserializable" not in state["error"]
+    assert "from plugin" not in state["error"]  # a data error is not the strategy's fault
+
+
+def test_thirty_followers_of_one_job_leave_the_server_responsive(ray_server: Any) -> None:
+    """Each /events follower held a database connection for its whole life: 30 of them
+    exhausted the pool (HTTP 500 "QueuePool limit") and stalled /health."""
+    base, _proc = ray_server
+    job = httpx.post(f"{base}/api/v1/backtests", json=backtest_body(bars=150_000), timeout=30)
+    job_id = job.json()["id"]
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def follow() -> None:
+        with httpx.stream("GET", f"{base}/api/v1/backtests/{job_id}/events", timeout=60) as r:
+            statuses.append(r.status_code)
+            for _line in r.iter_lines():
+                if stop.is_set():
+                    return
+
+    threads = [threading.Thread(target=follow, daemon=True) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2.0)
+    started = time.monotonic()
+    health = httpx.get(f"{base}/api/v1/health", timeout=10)
+    elapsed = time.monotonic() - started
+    listing = httpx.get(f"{base}/api/v1/backtests", timeout=10)
+    stop.set()
+    httpx.post(f"{base}/api/v1/backtests/{job_id}/cancel", timeout=10)
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [200] * 30
+    assert health.status_code == 200 and listing.status_code == 200
+    assert elapsed < 1.0
+
+
+def test_sigterm_with_open_streams_shuts_down_cleanly(tmp_path: Path) -> None:
+    """The dashboard always holds a stream: SIGTERM ends it and the server stops at once
+    (Ray's crash handler used to abort the process: SIGABRT, exit 134)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    with server(tmp_path / "data", port, log=log, **RAY) as proc:
+        job = httpx.post(f"{base}/api/v1/backtests", json=backtest_body(), timeout=30).json()
+        wait_finished(base, "backtests", [job["id"]])
+        received: dict[str, list[str]] = {"all": [], "job": []}
+
+        def follow(name: str, path: str) -> None:
+            with httpx.stream("GET", base + path, timeout=60) as response:
+                received[name].extend(response.iter_lines())
+
+        followers = [
+            threading.Thread(target=follow, args=("all", "/api/v1/events"), daemon=True),
+            threading.Thread(
+                target=follow,
+                args=("job", f"/api/v1/backtests/{job['id']}/events"),
+                daemon=True,
+            ),
+        ]
+        for thread in followers:
+            thread.start()
+        time.sleep(1.5)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+        elapsed = time.monotonic() - started
+        for thread in followers:
+            thread.join(timeout=10)
+    text = log.read_text()
+    assert code in (0, -signal.SIGTERM), text[-2000:]  # uvicorn re-raises the signal it got
+    assert "Application shutdown complete" in text and "SIGTERM received" not in text
+    assert elapsed < 3.0
+    assert "event: shutdown" in received["all"]
