@@ -21,6 +21,7 @@ from stratforge import __version__
 from stratforge.api import dashboard, errors
 from stratforge.api.deps import AppState, require_api_key
 from stratforge.api.dispatcher import Dispatcher
+from stratforge.api.limits import BodyLimit
 from stratforge.api.routes import (
     backtests,
     contracts,
@@ -81,6 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     errors.install(app)
+    app.add_middleware(
+        BodyLimit,
+        limit=int(settings.max_request_kb * 1024),
+        upload_limit=int(settings.max_upload_mb * (1 << 20)) + (1 << 20),  # + form framing
+        upload_path=f"{API_PREFIX}/datasets",
+    )
     protected = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_api_key)])
     for module in (backtests, optimizations, plugins, contracts, datasets):
         protected.include_router(module.router)

@@ -7,12 +7,18 @@ import types
 import typing
 from typing import Any, Literal, Union
 
-from stratforge.plugin.params import describe_params, jsonable_default
+from stratforge.plugin.params import bounds, describe_params, jsonable_default
 
 _SIMPLE = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
 
+_BOUND_KEYS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+
+
 def type_schema(annotation: Any) -> dict[str, Any]:
+    base, limits = bounds(annotation)
+    if base is not annotation:
+        return type_schema(base) | {_BOUND_KEYS[k]: v for k, v in limits.items()}
     if annotation is Any or annotation is object:
         return {}
     if annotation in _SIMPLE:

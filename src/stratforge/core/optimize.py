@@ -28,7 +28,7 @@ from stratforge.core.overfitting import (
 )
 from stratforge.core.results import Metrics
 from stratforge.core.space import Constraint, ConstraintError, Dimension, grid_size
-from stratforge.core.spec import ComponentSpec, RunSpec
+from stratforge.core.spec import MAX_TEXT, ComponentSpec, RunSpec
 from stratforge.core.trials import Trial
 from stratforge.plugin.manager import Plugins
 from stratforge.plugin.params import describe_params
@@ -43,16 +43,18 @@ ExecutorName = Literal["serial", "ray"]
 class OptimizeSpec(BaseModel):
     """A search: the base run, the parameter space, the method and what to optimise."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
 
     base: RunSpec
     space: dict[str, Dimension] = Field(min_length=1, description="Strategy params to search.")
     method: ComponentSpec = Field(default_factory=lambda: ComponentSpec(name="grid"))
     metric: str = Field("sharpe", description="A RunResult metric (see Metrics).")
     maximize: bool = True
-    constraints: list[str] = Field(default_factory=list, description='e.g. "fast < slow"')
+    constraints: list[str] = Field(
+        default_factory=list, max_length=50, description='e.g. "fast < slow"'
+    )
     trials: int | None = Field(None, ge=1, description="Budget of trials to run.")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the search method.")
     executor: ExecutorName = "serial"
     workers: int | None = Field(None, ge=1, description="Ray workers (default: all CPUs).")
     pbo_blocks: int = Field(

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     )
     max_trials: int = Field(default=20_000, ge=1, description="Largest search the API accepts.")
     max_upload_mb: float = Field(default=200.0, gt=0, description="Largest dataset upload.")
+    max_request_kb: float = Field(
+        default=1024.0, gt=0, description="Largest request body other than an upload (HTTP 413)."
+    )
     job_attempts: int = Field(
         default=3, ge=1, description="Starts of a job (after crashes) before it is failed."
     )

@@ -18,9 +18,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stratforge.plugin.registry import did_you_mean
 
+MAX_VALUES = 1_000_000
+"""The most values one dimension may enumerate; a larger range is searched by sampling."""
+
 
 class _Dimension(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _enumerable(count: int) -> None:
+    if count > MAX_VALUES:
+        raise ValueError(
+            f"the range has more than {MAX_VALUES:,} values; use a coarser step, or method "
+            "random with a trials budget"
+        )
 
 
 class IntRange(_Dimension):
@@ -37,11 +48,16 @@ class IntRange(_Dimension):
             raise ValueError(f"stop ({self.stop}) is below start ({self.start})")
         return self
 
+    def count(self) -> int:
+        """How many values, by arithmetic: ``stop=10**15`` must not build a list."""
+        return (self.stop - self.start) // self.step + 1
+
     def values(self) -> list[Any]:
+        _enumerable(self.count())
         return list(range(self.start, self.stop + 1, self.step))
 
     def sample(self, rng: np.random.Generator) -> Any:
-        return self.values()[int(rng.integers(len(self.values())))]
+        return self.start + self.step * int(rng.integers(self.count()))
 
 
 class FloatRange(_Dimension):
@@ -58,16 +74,24 @@ class FloatRange(_Dimension):
             raise ValueError(f"stop ({self.stop}) is below start ({self.start})")
         return self
 
-    def values(self) -> list[Any]:
+    def count(self) -> int:
+        """How many grid values, by arithmetic (``step=1e-300`` must not build a list)."""
         if self.step is None:
             raise ValueError("a float range needs a step to be enumerated by a grid")
-        count = math.floor((self.stop - self.start) / self.step + 1e-9) + 1
+        steps = (self.stop - self.start) / self.step
+        if not math.isfinite(steps) or steps > MAX_VALUES:
+            return MAX_VALUES + 1
+        return math.floor(steps + 1e-9) + 1
+
+    def values(self) -> list[Any]:
+        count = self.count()
+        _enumerable(count)
+        assert self.step is not None
         return [round(self.start + i * self.step, 12) for i in range(count)]
 
     def sample(self, rng: np.random.Generator) -> Any:
-        if self.step is not None:
-            grid = self.values()
-            return grid[int(rng.integers(len(grid)))]
+        if self.step is not None and self.count() <= MAX_VALUES:
+            return round(self.start + self.step * int(rng.integers(self.count())), 12)
         return float(rng.uniform(self.start, self.stop))
 
 
@@ -80,7 +104,11 @@ class LogRange(_Dimension):
     num: int = Field(10, ge=2)
     integer: bool = False
 
+    def count(self) -> int:
+        return self.num if not self.integer else len(self.values())
+
     def values(self) -> list[Any]:
+        _enumerable(self.num)
         points = np.geomspace(self.low, self.high, self.num)
         if self.integer:
             return sorted({int(np.rint(p)) for p in points})
@@ -96,6 +124,9 @@ class Choice(_Dimension):
 
     kind: Literal["choice"] = "choice"
     options: list[Any] = Field(min_length=1)
+
+    def count(self) -> int:
+        return len(self.options)
 
     def values(self) -> list[Any]:
         return list(self.options)
@@ -154,10 +185,29 @@ def grid(space: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def grid_size(space: Mapping[str, Any]) -> int:
-    return math.prod(len(space[n].values()) for n in space)
+    """Combinations of a grid, by arithmetic: never by building the lists."""
+    return math.prod(space[n].count() for n in space)
 
 
 # -- constraints ------------------------------------------------------------------------
+
+MAX_MAGNITUDE = 1e12
+"""Largest absolute number a constraint may write or compute: far beyond any parameter."""
+MAX_EXPONENT = 64
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    """``**`` with bounded exponent and base: ``fast ** 99999999`` would freeze a server
+    computing an integer of millions of digits."""
+    if not isinstance(exponent, int | float) or abs(exponent) > MAX_EXPONENT:
+        raise ConstraintError(f"exponent {exponent!r} is out of range (at most {MAX_EXPONENT})")
+    if isinstance(base, int | float) and abs(base) > MAX_MAGNITUDE:
+        raise ConstraintError(f"{base!r} is too large to raise to a power")
+    result = operator.pow(base, exponent)
+    if isinstance(result, int | float) and abs(result) > MAX_MAGNITUDE**4:
+        raise ConstraintError("a power in the constraint is too large")
+    return result
+
 
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Lt: operator.lt,
@@ -174,7 +224,7 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
+    ast.Pow: _power,
 }
 
 
@@ -224,6 +274,20 @@ class Constraint:
                 *_COMPARE,
                 *_BINARY,
             )
+            number = child.value if isinstance(child, ast.Constant) else None
+            if isinstance(number, int | float) and abs(number) > MAX_MAGNITUDE:
+                raise ConstraintError(
+                    f"constraint {self.text!r}: {number!r} is out of range "
+                    f"(numbers up to {MAX_MAGNITUDE:g})"
+                )
+            if isinstance(child, ast.BinOp) and isinstance(child.op, ast.Pow):
+                exponent = child.right  # a parameter exponent is bounded when evaluated
+                value = exponent.value if isinstance(exponent, ast.Constant) else None
+                if isinstance(value, int | float) and abs(value) > MAX_EXPONENT:
+                    raise ConstraintError(
+                        f"constraint {self.text!r}: exponent {value!r} is out of range "
+                        f"(at most {MAX_EXPONENT})"
+                    )
             if not isinstance(child, allowed):
                 raise ConstraintError(
                     f"constraint {self.text!r}: {type(child).__name__} is not allowed; use "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Literal
 
 from pydantic import (
@@ -16,11 +17,19 @@ from pydantic import (
     model_validator,
 )
 
+from stratforge.core.errors import SpecError
+
 Timeframe = Literal["ticks", "seconds", "minutes", "days", "weeks", "months", "years"]
 
 
+MAX_TEXT = 1000
+"""Longest text any spec field takes: names, currencies and paths are far shorter."""
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No NaN or Infinity (JSON allows neither; Python's parser accepts both) and no text of
+    # megabytes: specs are stored and echoed back.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
 
 
 class ComponentSpec(_Strict):
@@ -108,8 +117,8 @@ class RunSpec(_Strict):
     cash: PositiveFloat = 100_000.0
     commission: CommissionSpec = Field(default_factory=CommissionSpec)
     slippage: SlippageSpec = Field(default_factory=SlippageSpec)
-    seed: int = 0
-    currency: str = Field("USD", description="Account currency.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of every random draw.")
+    currency: str = Field("USD", max_length=8, description="Account currency.")
     fx_rates: dict[str, DataSpec] = Field(
         default_factory=dict,
         description="Per foreign currency (e.g. EUR), a data source whose close is the price of "
@@ -126,3 +135,21 @@ class RunSpec(_Strict):
         if isinstance(self.data, list) and not self.data:
             raise ValueError("data: give at least one data feed")
         return self
+
+
+def check_payload(value: Any, where: str = "") -> None:
+    """Refuse non-finite numbers and oversized text anywhere in a spec, plugin parameters
+    included (typed fields are checked by the models; ``params`` and ``args`` are free JSON).
+    Raises ``SpecError`` with the dotted path; the value itself is never echoed."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(where or "body", "must be a finite number (no NaN or Infinity)")
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise SpecError(where or "body", f"is {len(value):,} characters long; at most {MAX_TEXT:,}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if len(str(key)) > MAX_TEXT:
+                raise SpecError(where or "body", "has a key over the length limit")
+            check_payload(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_payload(item, f"{where}[{i}]")

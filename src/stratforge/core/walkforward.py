@@ -43,7 +43,7 @@ def parse_length(value: int | str) -> int | pd.DateOffset:
 class WalkForwardSpec(BaseModel):
     """A search repeated over moving windows."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_max_length=100)
 
     search: OptimizeSpec
     train: int | str = Field(description="Train length: bars or a period (2Y, 6M, 4W, 30D).")
@@ -154,6 +154,17 @@ class WalkForwardResult(BaseModel):
     is_equity: dict[str, list[Any]] = Field(description="Stitched train-window equity of the best.")
     oos_total_return: float
     cancelled: bool = False
+
+
+def count_windows(spec: WalkForwardSpec, plugins: Plugins) -> int:
+    """How many windows *spec* lays over its data (loaded here); raises ``SpecError`` when
+    none fits, so a submission is refused before it is queued."""
+    resolved = resolve(spec.search.base, plugins)
+    index = pd.DatetimeIndex(load_markets(resolved)[0].frame.index)
+    bounds = layout_windows(index, spec.train, spec.test, spec.step, spec.anchored)
+    if not bounds:
+        raise SpecError("train", f"no window fits in {len(index)} bars; shorten train or test")
+    return len(bounds)
 
 
 def walk_forward(

@@ -7,9 +7,10 @@ user arguments and coerce strings, and the docstring's ``Args:`` section for hel
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import pandas as pd
+from annotated_types import Ge, Gt, Le
 
 from stratforge.data.loaders import load_csv, load_parquet
 from stratforge.data.stored import stored_dataset_path
@@ -29,19 +30,19 @@ __all__ = ["contracts_dir", "csv", "dataset", "parquet", "register_data_sources"
 
 def synthetic(
     *,
-    bars: int = 2500,
+    bars: Annotated[int, Ge(2), Le(MAX_SYNTHETIC_BARS)] = 2500,
     timeframe: Literal["days", "minutes"] = "days",
-    compression: int = 1,
+    compression: Annotated[int, Ge(1), Le(1440)] = 1,
     start: str = "2015-01-02",
-    seed: int = 0,
-    price: float | None = None,
-    drift: float = 0.05,
-    volatility: float = 0.20,
-    regime_length: int = 0,
-    regime_volatility_ratio: float = 2.0,
-    volume: float = 1_000_000.0,
-    carry: float = 0.03,
-    roll_window: int = 10,
+    seed: Annotated[int, Ge(0)] = 0,
+    price: Annotated[float, Gt(0)] | None = None,
+    drift: Annotated[float, Ge(-10), Le(10)] = 0.05,
+    volatility: Annotated[float, Ge(0), Le(10)] = 0.20,
+    regime_length: Annotated[int, Ge(0)] = 0,
+    regime_volatility_ratio: Annotated[float, Gt(0), Le(100)] = 2.0,
+    volume: Annotated[float, Gt(0)] = 1_000_000.0,
+    carry: Annotated[float, Ge(-10), Le(10)] = 0.03,
+    roll_window: Annotated[int, Ge(1), Le(250)] = 10,
     contract: ContractSpec | None = None,
 ) -> pd.DataFrame | ContractChain:
     """Synthetic market: a seeded geometric random walk, reproducible bit for bit.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 import re
 import types
 import typing
@@ -63,14 +64,14 @@ def describe_params(obj: object) -> list[ParamInfo]:
             if not name.startswith("_")
         ]
     if isinstance(obj, type) and dataclasses.is_dataclass(obj):
-        hints = typing.get_type_hints(obj)
+        hints = typing.get_type_hints(obj, include_extras=True)
         return [
             ParamInfo(f.name, _field_default(f), hints.get(f.name, Any), docs.get(f.name))
             for f in dataclasses.fields(obj)
             if f.init and not f.name.startswith("_")
         ]
     if callable(obj):
-        hints = typing.get_type_hints(obj)
+        hints = typing.get_type_hints(obj, include_extras=True)
         return [
             ParamInfo(
                 p.name, p.default, hints.get(p.name, _annotation_of(p.default)), docs.get(p.name)
@@ -108,12 +109,17 @@ def validate_params(obj: object, given: Mapping[str, Any], *, field: str) -> dic
         except (TypeError, ValueError) as exc:
             example = "" if info.required else f", e.g. {info.default!r}"
             raise ParamError(
-                f"{field}.{name}", f"{exc} (expected {info.type_name()}{example})"
+                f"{field}.{name}", f"{_shortened(str(exc))} (expected {info.type_name()}{example})"
             ) from None
     missing = [n for n, info in infos.items() if info.required and n not in values]
     if missing:
         raise ParamError(f"{field}.{missing[0]}", "required parameter is missing")
     return values
+
+
+def _shortened(text: str, limit: int = 200) -> str:
+    """A message quoting user input, cut so a megabyte value is never echoed back."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _annotation_of(default: Any) -> Any:
@@ -122,8 +128,45 @@ def _annotation_of(default: Any) -> Any:
     return type(default)
 
 
+def bounds(annotation: Any) -> tuple[Any, dict[str, float]]:
+    """The type inside ``Annotated[T, Ge(2), Le(10)]`` and its numeric bounds (``ge``, ``gt``,
+    ``le``, ``lt`` from annotated-types metadata), so plugins declare their ranges once."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return annotation, {}
+    base, *metadata = typing.get_args(annotation)
+    found: dict[str, float] = {}
+    for item in metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            value = getattr(item, name, None)
+            if isinstance(value, int | float):
+                found[name] = value
+    return base, found
+
+
+_BOUND_TEXT = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+_BOUND_CHECK: dict[str, Any] = {
+    "ge": lambda v, b: v >= b,
+    "gt": lambda v, b: v > b,
+    "le": lambda v, b: v <= b,
+    "lt": lambda v, b: v < b,
+}
+
+
+def _check_bounds(value: Any, limits: dict[str, float]) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    for name, bound in limits.items():
+        if not _BOUND_CHECK[name](value, bound):
+            raise ValueError(f"{value!r} is out of range: must be {_BOUND_TEXT[name]} {bound:,}")
+
+
 def coerce(value: Any, annotation: Any) -> Any:
     """Convert *value* (often a string from a CLI or JSON) to *annotation*."""
+    base, limits = bounds(annotation)
+    if limits or base is not annotation:
+        coerced = coerce(value, base)
+        _check_bounds(coerced, limits)
+        return coerced
     if annotation is Any or annotation is object:
         return _parse_loose(value)
     origin = typing.get_origin(annotation)
@@ -148,7 +191,10 @@ def coerce(value: Any, annotation: Any) -> Any:
     if annotation is float:
         if isinstance(value, bool):
             raise ValueError(f"{value!r} is not a number")
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is not a finite number")
+        return number
     if annotation is str:
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not a string")
@@ -223,6 +269,10 @@ def _parse_loose(value: Any) -> Any:
 
 
 def _type_name(annotation: Any) -> str:
+    base, limits = bounds(annotation)
+    if base is not annotation:
+        ranges = ", ".join(f"{_BOUND_TEXT[k]} {v:,}" for k, v in limits.items())
+        return f"{_type_name(base)} ({ranges})" if ranges else _type_name(base)
     if annotation is Any:
         return "any"
     if typing.get_origin(annotation) is Literal:

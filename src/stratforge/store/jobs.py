@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -47,14 +48,13 @@ def create_job(
     datasets: Sequence[str] = (),
     kind: str | None = None,
 ) -> tuple[Any, bool]:
-    """Insert and commit a queued job; with a known key, return the earlier job instead."""
+    """Insert and commit a queued job; with a known key, return the earlier job instead.
+
+    Clients retrying at once send the same key concurrently: the loser of the race hits the
+    key's unique index, and gets the winner's job as a replay (never a 500)."""
     if idempotency_key is not None:
-        earlier = session.exec(
-            select(table).where(col(table.idempotency_key) == idempotency_key)
-        ).first()
+        earlier = _by_key(session, table, idempotency_key, body_sha256)
         if earlier is not None:
-            if earlier.body_sha256 != body_sha256:
-                raise IdempotencyConflict(earlier.id)
             return earlier, False
     fields: dict[str, Any] = {
         "id": new_id(table),
@@ -69,8 +69,25 @@ def create_job(
         fields["kind"] = kind
     job = table(**fields)
     session.add(job)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        if idempotency_key is None:
+            raise
+        earlier = _by_key(session, table, idempotency_key, body_sha256)
+        if earlier is None:
+            raise
+        return earlier, False
     return job, True
+
+
+def _by_key(session: Session, table: type[Any], key: str, body_sha256: str) -> Any:
+    """The job submitted with this Idempotency-Key, if any (a different body: a conflict)."""
+    earlier = session.exec(select(table).where(col(table.idempotency_key) == key)).first()
+    if earlier is not None and earlier.body_sha256 != body_sha256:
+        raise IdempotencyConflict(earlier.id)
+    return earlier
 
 
 def base_spec(spec: dict[str, Any]) -> dict[str, Any]:

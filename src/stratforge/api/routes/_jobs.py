@@ -10,17 +10,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from stratforge.api.deps import AppState, SessionDep, StateDep, quick_session
 from stratforge.api.schemas import BacktestOut, OptimizationOut, Page, aware
 from stratforge.core.errors import SpecError
-from stratforge.core.spec import RunSpec
+from stratforge.core.spec import RunSpec, check_payload
 from stratforge.plugin.registry import did_you_mean
 from stratforge.store import jobs
 from stratforge.store.datasets import get_dataset, list_datasets
 from stratforge.store.tables import FINISHED, STATUSES, BacktestRun, Optimization
 
+MAX_OFFSET = 2**53
+"""Largest paging offset: beyond any table, and within every database's integers."""
 RESOURCE = {"backtest": "backtests", "optimize": "optimizations", "walkforward": "walkforwards"}
 Job = BacktestRun | Optimization
 
@@ -128,13 +131,17 @@ def submit(
     state: AppState,
     session: Session,
     table: type[Job],
-    payload: dict[str, Any],
+    spec: BaseModel,
     strategy: str,
     datasets: list[str],
     idempotency_key: str | None,
     kind: str | None = None,
     total: int | None = None,
 ) -> BacktestOut | OptimizationOut:
+    # NaN, Infinity or megabytes of text in free-form params and args: 422 (the JSON dump
+    # would store NaN as null without a word)
+    check_payload(spec.model_dump())
+    payload = spec.model_dump(mode="json")
     job, created = jobs.create_job(
         session,
         table=table,
@@ -284,7 +291,7 @@ def add_lifecycle_routes(
         status: Status = None,
         strategy: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Response:
         with quick_session(state) as session:
             return page(

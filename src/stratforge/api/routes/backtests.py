@@ -49,7 +49,7 @@ def submit_backtest(
         state=state,
         session=session,
         table=BacktestRun,
-        payload=spec.model_dump(mode="json"),
+        spec=spec,
         strategy=spec.strategy.name,
         datasets=datasets,
         idempotency_key=idempotency_key,

@@ -7,9 +7,10 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
 
 from stratforge.api.deps import SessionDep, StateDep
+from stratforge.api.routes._jobs import MAX_OFFSET as _MAX_OFFSET
 from stratforge.api.schemas import DatasetOut, aware
 from stratforge.data import validate_file
 from stratforge.store import datasets, jobs
@@ -84,7 +85,11 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
 
 
 @router.get("", response_model=list[DatasetOut])
-def list_all(session: SessionDep, limit: int = 100, offset: int = 0) -> list[DatasetOut]:
+def list_all(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
+) -> list[DatasetOut]:
     return [dataset_out(d) for d in datasets.list_datasets(session, limit=limit, offset=offset)]
 
 

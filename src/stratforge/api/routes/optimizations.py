@@ -19,7 +19,7 @@ from stratforge.core.engine import resolve
 from stratforge.core.errors import SpecError
 from stratforge.core.optimize import OptimizeSpec, check_space, make_optimizer
 from stratforge.core.space import grid_size
-from stratforge.core.walkforward import WalkForwardSpec
+from stratforge.core.walkforward import WalkForwardSpec, count_windows
 from stratforge.store import jobs
 from stratforge.store.tables import Optimization
 
@@ -27,8 +27,9 @@ router = APIRouter(prefix="/optimizations", tags=["optimizations"])
 walkforward_router = APIRouter(prefix="/walkforwards", tags=["walk-forward"])
 
 
-def _check_search(state: Any, search: OptimizeSpec, where: str) -> int | None:
-    """Validate a search before queueing it; returns the number of trials if known."""
+def _check_search(state: Any, search: OptimizeSpec, where: str, windows: int = 1) -> int | None:
+    """Validate a search before queueing it (repeated over *windows* walk-forward windows);
+    returns the number of trials of one search if known."""
     try:
         resolve(search.base, state.plugins)
         check_space(search, state.plugins)
@@ -38,11 +39,16 @@ def _check_search(state: Any, search: OptimizeSpec, where: str) -> int | None:
     size = grid_size(search.space) if search.method.name == "grid" else None
     total = min(filter(None, [search.trials, size]), default=None)
     limit = state.settings.max_trials
-    if (total or search.trials or 0) > limit:
+    backtests = (total or search.trials or 0) * windows
+    if backtests > limit:
+        per = f"{total or search.trials:,} trials" + (
+            f" in each of {windows:,} windows" if windows > 1 else ""
+        )
         raise SpecError(
             f"{where}space",
-            f"the search has {total} trials, more than the limit of {limit}; "
-            "narrow the ranges or use method random with a trials budget",
+            f"the search has {per}, more than the limit of {limit:,} backtests; "
+            "narrow the ranges, use method random with a trials budget"
+            + (", or fewer windows (a longer step)" if windows > 1 else ""),
         )
     return total
 
@@ -68,7 +74,7 @@ def submit_optimization(
         state=state,
         session=session,
         table=Optimization,
-        payload=spec.model_dump(mode="json"),
+        spec=spec,
         strategy=spec.base.strategy.name,
         datasets=datasets,
         idempotency_key=idempotency_key,
@@ -85,7 +91,7 @@ def get_trials(
     descending: bool = False,
     status: Annotated[str | None, Query(pattern="^(completed|failed|pruned)$")] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=_jobs.MAX_OFFSET)] = 0,
     format: _jobs.Format = "json",
 ) -> Any:
     """Trials so far (they arrive while the search runs), sortable by any metric; CSV with
@@ -158,7 +164,12 @@ def submit_walkforward(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Queue a walk-forward analysis."""
-    _check_search(state, spec.search, "search.")
+    try:
+        windows = count_windows(spec, state.plugins)
+    except SpecError as exc:
+        field = exc.field if exc.field == "train" else f"search.base.{exc.field}"
+        raise SpecError(field, exc.message) from None
+    _check_search(state, spec.search, "search.", windows)
     datasets = _jobs.check_datasets(session, [spec.search.base], "search.base.")
     return _jobs.submit(
         request=request,
@@ -166,7 +177,7 @@ def submit_walkforward(
         state=state,
         session=session,
         table=Optimization,
-        payload=spec.model_dump(mode="json"),
+        spec=spec,
         strategy=spec.search.base.strategy.name,
         datasets=datasets,
         idempotency_key=idempotency_key,
