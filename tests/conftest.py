@@ -106,7 +106,7 @@ def client(api_settings: Settings) -> Iterator[object]:
 
     from stratforge.api import create_app
 
-    with TestClient(create_app(api_settings)) as test_client:
+    with TestClient(create_app(api_settings), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 

@@ -422,7 +422,7 @@ def test_health_and_version(client: TestClient) -> None:
 
 def test_api_key(api_settings: Settings) -> None:
     secured = api_settings.model_copy(update={"api_key": "s3cret"})
-    with TestClient(create_app(secured)) as client:
+    with TestClient(create_app(secured), base_url="http://127.0.0.1") as client:
         assert client.get("/api/v1/health").status_code == 200
         assert client.get("/api/v1/backtests").status_code == 401
         assert (
@@ -442,7 +442,7 @@ def test_a_raising_plugin_fails_only_its_job(api_settings: Settings, tmp_path) -
         "@hookimpl\ndef register_strategies(register):\n    register(Boom, name='boom')\n"
     )
     settings = api_settings.model_copy(update={"plugins_dirs": [plugins]})
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         bad = submit(client, "backtests", {"strategy": {"name": "boom"}})
         good = submit(client, "backtests", backtest_body())
         failed = wait_for(client, bad["links"]["self"])
@@ -453,7 +453,7 @@ def test_a_raising_plugin_fails_only_its_job(api_settings: Settings, tmp_path) -
 
 def test_cors(api_settings: Settings) -> None:
     settings = api_settings.model_copy(update={"cors_origins": ["http://localhost:5173"]})
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         response = client.options(
             "/api/v1/backtests",
             headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET"},
@@ -462,10 +462,10 @@ def test_cors(api_settings: Settings) -> None:
 
 
 def test_results_survive_a_new_app(api_settings: Settings) -> None:
-    with TestClient(create_app(api_settings)) as client:
+    with TestClient(create_app(api_settings), base_url="http://127.0.0.1") as client:
         job = submit(client, "backtests", backtest_body())
         done = wait_for(client, job["links"]["self"])
-    with TestClient(create_app(api_settings)) as client:
+    with TestClient(create_app(api_settings), base_url="http://127.0.0.1") as client:
         again = client.get(job["links"]["self"]).json()
         assert again["metrics"] == done["metrics"]
         assert len(client.get(f"{job['links']['self']}/equity").json()["value"]) == 400

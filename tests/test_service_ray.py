@@ -65,7 +65,6 @@ def ray_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"args": {"bars": 1}}, "ValueError: bars must be an integer >= 2, got 1"),
         (
             {"args": {"bars": 100, "start": "2015-01-02"}, "start": "2030-01-01"},
             "SpecError: data: fewer than 2 bars remain after start/end",

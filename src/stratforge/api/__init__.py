@@ -22,6 +22,7 @@ from stratforge.api import dashboard, errors
 from stratforge.api.deps import AppState, require_api_key
 from stratforge.api.dispatcher import Dispatcher
 from stratforge.api.limits import BodyLimit
+from stratforge.api.origin import LocalOnly
 from stratforge.api.routes import (
     backtests,
     contracts,
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     errors.install(app)
+    if not settings.api_key:
+        app.add_middleware(LocalOnly, allowed_origins=settings.cors_origins)
     app.add_middleware(
         BodyLimit,
         limit=int(settings.max_request_kb * 1024),
@@ -161,4 +164,6 @@ def app_from_environment() -> FastAPI:
     # (SIGABRT) three seconds later, before a graceful shutdown has finished: a server
     # stops on SIGTERM through uvicorn instead. Read when Ray is first imported.
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
-    return create_app(get_settings())
+    # Read the environment afresh: `stratforge serve` has just set what it passes on
+    # (data directory, plugin folders, a generated API key), after its own settings were read.
+    return create_app(Settings())

@@ -702,6 +702,24 @@ def main() -> None:
     app()
 
 
+def _key_for_public_bind(host: str, api_key: str | None) -> str | None:
+    """A fresh API key when the server listens beyond loopback without one (as Jupyter
+    does with its token): an open API on all interfaces is never the default."""
+    import ipaddress
+    import secrets
+
+    if api_key:
+        return None
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name other than localhost: treat as public
+    return secrets.token_urlsafe(24)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -728,11 +746,19 @@ def serve(
         demo_id = seed_demo(settings, engine, _plugins()) if demo else None
         engine.dispose()
     base = f"http://{host}:{port}"
+    generated_key = _key_for_public_bind(host, settings.api_key)
     out.print(f"dashboard:       {base}/   (data in {settings.data_dir})", soft_wrap=True)
     out.print(f"REST API docs:   {base}/docs", soft_wrap=True)
     if demo_id:
         out.print(f"demo backtest:   {base}/runs/backtests/{demo_id}", soft_wrap=True)
         out.print(f"its report:      {base}/api/v1/backtests/{demo_id}/report", soft_wrap=True)
+    if generated_key:
+        out.print(
+            f"API key:         {generated_key}   (generated: {host} is not loopback; set "
+            "STRATFORGE_API_KEY to choose one)",
+            soft_wrap=True,
+        )
+        os.environ["STRATFORGE_API_KEY"] = generated_key
     os.environ["STRATFORGE_DATA_DIR"] = str(settings.data_dir)
     if settings.plugins_dirs:
         os.environ["STRATFORGE_PLUGINS_DIR"] = os.pathsep.join(map(str, settings.plugins_dirs))

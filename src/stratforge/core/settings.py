@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         validation_alias="STRATFORGE_PLUGINS_DIR",
         description="Directories whose *.py files are loaded as plugins (os.pathsep-separated).",
     )
+    data_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folders whose files requests from the network may read (os.pathsep-"
+        "separated); default: the files/ folder in the data directory. The CLI reads any file.",
+    )
     disable_plugin_autoload: bool = Field(
         default=False, description="Skip plugins installed through the 'stratforge' entry points."
     )
@@ -73,12 +78,17 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Starts of a job (after crashes) before it is failed."
     )
 
-    @field_validator("plugins_dirs", mode="before")
+    @field_validator("plugins_dirs", "data_roots", mode="before")
     @classmethod
     def _split_dirs(cls, value: object) -> object:
         if isinstance(value, str):
             return [Path(p) for p in value.split(os.pathsep) if p]
         return value
+
+    def network_roots(self) -> list[Path]:
+        """The folders requests from the network may read, resolved (symlinks followed)."""
+        roots = self.data_roots or [self.data_dir / "files"]
+        return [root.expanduser().resolve() for root in roots]
 
     @field_validator("blocked_plugins", "cors_origins", mode="before")
     @classmethod

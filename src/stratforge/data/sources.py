@@ -21,6 +21,7 @@ from stratforge.futures.contracts import ContractSpec
 from stratforge.futures.importer import load_contract_dir
 from stratforge.futures.synthetic import MINUTE_BARS_PER_DAY, generate_chain
 from stratforge.plugin import hookimpl
+from stratforge.plugin.params import FilePath
 from stratforge.plugin.registry import Register
 
 MAX_SYNTHETIC_BARS = 5_000_000
@@ -120,7 +121,7 @@ def _synthetic_chain(
 
 def contracts_dir(
     *,
-    path: str,
+    path: FilePath,
     pattern: str = "*",
     contract_column: str | None = None,
     datetime_column: str = "datetime",
@@ -160,7 +161,7 @@ def contracts_dir(
 
 def csv(
     *,
-    path: str,
+    path: FilePath,
     datetime_column: str = "datetime",
     columns: dict[str, str] | None = None,
     date_format: str | None = None,
@@ -195,7 +196,7 @@ def csv(
 
 def parquet(
     *,
-    path: str,
+    path: FilePath,
     datetime_column: str = "datetime",
     columns: dict[str, str] | None = None,
     tz: str | None = None,

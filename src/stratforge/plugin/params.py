@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from stratforge.futures.contracts import ContractSpec
 from stratforge.plugin.registry import did_you_mean
@@ -126,6 +126,38 @@ def _annotation_of(default: Any) -> Any:
     if default is None or default is _REQUIRED:
         return Any
     return type(default)
+
+
+class _PathRole:
+    """Marks a parameter as a file or folder path: ``Annotated[str, FILE_PATH]``.
+
+    A server reads such paths only under its data roots, so every plugin that reads files
+    says which of its parameters are paths."""
+
+    def __repr__(self) -> str:
+        return "FILE_PATH"
+
+
+FILE_PATH = _PathRole()
+FilePath = Annotated[str, FILE_PATH]
+"""A plugin parameter naming a file or directory to read."""
+
+
+def path_params(obj: object) -> list[str]:
+    """The names of *obj*'s parameters declared as ``FilePath``."""
+    found = []
+    for info in describe_params(obj):
+        annotation = info.annotation
+        options = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+        for option in options:
+            if typing.get_origin(option) is Annotated and FILE_PATH in option.__metadata__:
+                found.append(info.name)
+                break
+    return found
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (Union, types.UnionType)
 
 
 def bounds(annotation: Any) -> tuple[Any, dict[str, float]]:

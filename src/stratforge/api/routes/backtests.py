@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Request, Response
 
 from stratforge.api.deps import SessionDep, StateDep
+from stratforge.api.files import check_network_paths
 from stratforge.api.routes import _jobs
 from stratforge.api.schemas import BACKTEST_EXAMPLE, FUTURES_EXAMPLE, BacktestOut
 from stratforge.core.engine import resolve
@@ -41,7 +42,7 @@ def submit_backtest(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Queue a backtest; 202 with its id and URL. Names and parameters are checked first."""
-    resolve(spec, state.plugins)
+    check_network_paths(resolve(spec, state.plugins), state.settings.network_roots())
     datasets = _jobs.check_datasets(session, [spec], "")
     return _jobs.submit(
         request=request,

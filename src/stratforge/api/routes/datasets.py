@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
 
 from stratforge.api.deps import SessionDep, StateDep
 from stratforge.api.routes._jobs import MAX_OFFSET as _MAX_OFFSET
 from stratforge.api.schemas import DatasetOut, aware
-from stratforge.data import validate_file
+from stratforge.data import DataValidationError, validate_file
 from stratforge.store import datasets, jobs
 from stratforge.store.tables import Dataset
 
@@ -55,12 +56,37 @@ async def upload_dataset(
             ],
         )
     raw = await _read_limited(file, int(state.settings.max_upload_mb * (1 << 20)))
+    label = name or re.sub(r"\.[^.]+$", "", filename)
+    # Parsing, validating and writing a 100 MB file takes seconds: off the event loop, so
+    # /health and every other request keep answering meanwhile.
+    dataset, created = await asyncio.to_thread(
+        _validate_and_store, state, session, raw, filename, label, datetime_column
+    )
+    if not created:
+        response.status_code = 200
+    return dataset_out(dataset)
+
+
+def _validate_and_store(
+    state: Any, session: Any, raw: bytes, filename: str, label: str, datetime_column: str
+) -> tuple[Dataset, bool]:
+    suffix = Path(filename).suffix.lower()
     with tempfile.TemporaryDirectory() as temp:
         path = Path(temp) / f"upload{suffix}"
         path.write_bytes(raw)
-        checked = validate_file(path, datetime_column=datetime_column)
-    label = name or re.sub(r"\.[^.]+$", "", filename)
-    dataset, created = datasets.save_dataset(
+        try:
+            checked = validate_file(path, datetime_column=datetime_column)
+        except DataValidationError as exc:  # named after the upload, never the temp file
+            raise DataValidationError(
+                filename, exc.problems, exc.total, exc.detail, exc.hint, exc.missing_columns
+            ) from None
+        except (ValueError, OSError) as exc:
+            message = str(exc).replace(str(path), filename).replace(temp, "")
+            raise HTTPException(
+                422,
+                detail=[{"loc": ["body", "file"], "msg": message[:500], "type": "value_error"}],
+            ) from None
+    return datasets.save_dataset(
         session,
         data_dir=state.settings.data_dir,
         frame=checked.frame,
@@ -69,9 +95,6 @@ async def upload_dataset(
         filename=filename,
         format=SUFFIXES[suffix],
     )
-    if not created:
-        response.status_code = 200
-    return dataset_out(dataset)
 
 
 async def _read_limited(file: UploadFile, limit: int) -> bytes:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 
 from stratforge.api.deps import SessionDep, StateDep
+from stratforge.api.files import check_network_paths
 from stratforge.api.routes import _jobs
 from stratforge.api.routes.backtests import IdempotencyKey
 from stratforge.api.schemas import (
@@ -31,7 +32,10 @@ def _check_search(state: Any, search: OptimizeSpec, where: str, windows: int = 1
     """Validate a search before queueing it (repeated over *windows* walk-forward windows);
     returns the number of trials of one search if known."""
     try:
-        resolve(search.base, state.plugins)
+        check_network_paths(resolve(search.base, state.plugins), state.settings.network_roots())
+    except SpecError as exc:
+        raise SpecError(f"{where}base.{exc.field}", exc.message) from None
+    try:
         check_space(search, state.plugins)
         make_optimizer(search, state.plugins)
     except SpecError as exc:
@@ -165,6 +169,9 @@ def submit_walkforward(
 ) -> Any:
     """Queue a walk-forward analysis."""
     try:
+        check_network_paths(
+            resolve(spec.search.base, state.plugins), state.settings.network_roots()
+        )
         windows = count_windows(spec, state.plugins)
     except SpecError as exc:
         field = exc.field if exc.field == "train" else f"search.base.{exc.field}"
