@@ -87,7 +87,8 @@ def test_thirty_followers_of_one_job_leave_the_server_responsive(ray_server: Any
     """Each /events follower held a database connection for its whole life: 30 of them
     exhausted the pool (HTTP 500 "QueuePool limit") and stalled /health."""
     base, _proc = ray_server
-    job = httpx.post(f"{base}/api/v1/backtests", json=backtest_body(bars=150_000), timeout=30)
+    long_run = {**backtest_body(), "data": {"args": {"bars": 150_000, "timeframe": "minutes"}}}
+    job = httpx.post(f"{base}/api/v1/backtests", json=long_run, timeout=30)
     job_id = job.json()["id"]
     statuses: list[int] = []
     stop = threading.Event()
@@ -107,12 +108,14 @@ def test_thirty_followers_of_one_job_leave_the_server_responsive(ray_server: Any
     health = httpx.get(f"{base}/api/v1/health", timeout=10)
     elapsed = time.monotonic() - started
     listing = httpx.get(f"{base}/api/v1/backtests", timeout=10)
+    running = httpx.get(f"{base}/api/v1/backtests/{job_id}", timeout=10).json()["status"]
     stop.set()
     httpx.post(f"{base}/api/v1/backtests/{job_id}/cancel", timeout=10)
     for thread in threads:
         thread.join(timeout=30)
     assert statuses == [200] * 30
     assert health.status_code == 200 and listing.status_code == 200
+    assert running == "running"  # the followers were all open on a live job
     assert elapsed < 1.0
 
 
@@ -153,3 +156,109 @@ def test_sigterm_with_open_streams_shuts_down_cleanly(tmp_path: Path) -> None:
     assert "Application shutdown complete" in text and "SIGTERM received" not in text
     assert elapsed < 3.0
     assert "event: shutdown" in received["all"]
+
+
+# -- durability on Ray ------------------------------------------------------------------
+
+SEARCH = {
+    "base": {"strategy": {"name": "sma_cross"}, "data": {"args": {"bars": 3000}}},
+    "space": {
+        "fast": {"kind": "int", "start": 5, "stop": 40, "step": 5},
+        "slow": {"kind": "int", "start": 50, "stop": 200, "step": 50},
+    },
+    "pbo_blocks": 4,
+}
+
+
+def stored_trials(base: str, job_id: str) -> list[dict]:
+    return httpx.get(f"{base}/api/v1/optimizations/{job_id}/trials", timeout=30).json()
+
+
+def wait_until(check: Any, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_sigkill_with_queued_running_and_half_done_jobs_loses_nothing(tmp_path: Path) -> None:
+    from stratforge import RunSpec, run_backtest
+    from stratforge.core.optimize import OptimizeSpec, optimize
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "data"
+    bodies = [backtest_body(bars=30_000 + 1000 * i) for i in range(4)]
+    with server(data_dir, port, **RAY) as proc:
+        search_id = httpx.post(f"{base}/api/v1/optimizations", json=SEARCH).json()["id"]
+        ids = [httpx.post(f"{base}/api/v1/backtests", json=b).json()["id"] for b in bodies]
+        wait_until(lambda: len(stored_trials(base, search_id)) >= 5)
+        before = len(stored_trials(base, search_id))
+        proc.send_signal(signal.SIGKILL)  # the search half done, backtests queued or running
+        proc.wait(timeout=10)
+    with server(data_dir, port, **RAY):
+        assert len(stored_trials(base, search_id)) >= before  # nothing deleted on restart
+        states = wait_finished(base, "backtests", ids)
+        (search,) = wait_finished(base, "optimizations", [search_id])
+        trials = stored_trials(base, search_id)
+        listing = httpx.get(f"{base}/api/v1/backtests", params={"limit": 100}).json()
+    assert listing["total"] == 4 and all(s["status"] == "completed" for s in states)
+    for state, body in zip(states, bodies, strict=True):
+        expected = run_backtest(RunSpec.model_validate(body)).metrics.model_dump()
+        assert state["metrics"] == expected  # computed exactly once more, the same
+    assert search["status"] == "completed" and search["attempts"] == 2
+    assert [t["number"] for t in trials] == list(range(32))  # each trial stored once
+    expected_search = optimize(OptimizeSpec.model_validate(SEARCH))
+    assert search["best"]["params"] == expected_search.best.params
+    assert search["summary"]["pbo"] == expected_search.pbo
+
+
+def test_a_restarted_search_that_fails_keeps_its_trials(tmp_path: Path) -> None:
+    """The re-run of a killed search fails (its data file went bad meanwhile): the trials
+    the first attempt stored stay, and the job says how many."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "data"
+    files = data_dir / "files"
+    files.mkdir(parents=True)
+    from stratforge.data import generate_synthetic
+
+    generate_synthetic(bars=3000, seed=3).to_csv(files / "bars.csv")
+    search = {**SEARCH, "base": {**SEARCH["base"], "data": {"source": "csv"}}}
+    search["base"]["data"]["args"] = {"path": str(files / "bars.csv")}
+    with server(data_dir, port, **RAY) as proc:
+        search_id = httpx.post(f"{base}/api/v1/optimizations", json=search).json()["id"]
+        wait_until(lambda: len(stored_trials(base, search_id)) >= 5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    (files / "bars.csv").write_text("not,a,price,file\n")
+    with server(data_dir, port, **RAY):
+        kept = stored_trials(base, search_id)
+        (state,) = wait_finished(base, "optimizations", [search_id])
+        after = stored_trials(base, search_id)
+    assert state["status"] == "failed"
+    assert len(kept) >= 5 and after == kept
+    assert state["trials_done"] == len(kept)
+
+
+def test_a_killed_ray_worker_is_retried_with_the_same_result(ray_server: Any) -> None:
+    import subprocess
+
+    from stratforge import RunSpec, run_backtest
+
+    base, _proc = ray_server
+    body = {**backtest_body(), "data": {"args": {"bars": 120_000, "timeframe": "minutes"}}}
+    job_id = httpx.post(f"{base}/api/v1/backtests", json=body, timeout=30).json()["id"]
+
+    def worker_pids() -> list[str]:
+        found = subprocess.run(
+            ["pgrep", "-f", "run_backtest_task"], capture_output=True, text=True, check=False
+        )
+        return found.stdout.split()
+
+    wait_until(lambda: bool(worker_pids()), timeout=60)
+    time.sleep(1.0)
+    subprocess.run(["kill", "-9", *worker_pids()], check=False)
+    (state,) = wait_finished(base, "backtests", [job_id])
+    assert state["status"] == "completed", state["error"]
+    assert state["metrics"] == run_backtest(RunSpec.model_validate(body)).metrics.model_dump()

@@ -176,7 +176,11 @@ class Dispatcher:
                     return  # cancelled: the row already says so
                 message = describe_failure(exc, job.spec, self.plugins)
                 log.warning("job %s failed: %s", job.id, message)
-                jobs.finish_job(session, job=job, status="failed", error=message)
+                kept = {}
+                if isinstance(job, Optimization) and job.kind == "optimize":
+                    stored = jobs.list_trials(session, optimization_id=job.id)
+                    kept = {"trials_done": len([t for t in stored if t.status != "pruned"])}
+                jobs.finish_job(session, job=job, status="failed", error=message, **kept)
 
     def _backtest(self, session: Session, job: BacktestRun, handle: RunningJob) -> None:
         spec = RunSpec.model_validate(job.spec)
@@ -200,7 +204,9 @@ class Dispatcher:
 
     def _optimize(self, session: Session, job: Optimization, handle: RunningJob) -> None:
         spec = OptimizeSpec.model_validate(job.spec)
-        jobs.replace_trials(session, optimization_id=job.id)  # one row per trial, even on re-runs
+        # A restarted search runs again from its first trial; its trials replace the stored
+        # ones number by number (the same, the search being deterministic), so a crash or a
+        # failing re-run never leaves it with fewer trials than it had.
         writer = TrialWriter(session, job, spec.trials)
         executor = self._search_executor(spec.workers)
         result = optimize(
@@ -213,6 +219,7 @@ class Dispatcher:
         writer.flush(force=True)
         if result.cancelled or handle.cancel_event.is_set():
             return
+        jobs.keep_trials(session, optimization_id=job.id, numbers=[t.number for t in result.trials])
         summary = {
             "completed": result.completed,
             "failed": result.failed,

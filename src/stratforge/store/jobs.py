@@ -250,16 +250,30 @@ def delete_job(session: Session, *, job: Job) -> None:
     session.commit()
 
 
-def replace_trials(session: Session, *, optimization_id: str) -> None:
-    """Forget trials of an earlier, interrupted attempt so each trial is stored once."""
-    session.exec(delete(TrialRow).where(col(TrialRow.optimization_id) == optimization_id))
+def keep_trials(session: Session, *, optimization_id: str, numbers: Sequence[int]) -> None:
+    """After a successful attempt: drop stored trials it did not produce (an interrupted
+    earlier attempt's), so each trial is stored once and only the final set remains."""
+    session.exec(
+        delete(TrialRow).where(
+            col(TrialRow.optimization_id) == optimization_id,
+            col(TrialRow.number).not_in(list(numbers)),
+        )
+    )
     session.commit()
 
 
 def add_trials(session: Session, *, optimization_id: str, trials: Sequence[Any]) -> None:
-    """One multi-row INSERT: a batch of results is stored without building ORM objects."""
+    """One multi-row INSERT, replacing stored trials of the same numbers (an earlier attempt
+    of a restarted search): a batch is stored without building ORM objects, and trials a
+    crash left behind are kept until the new attempt has its own."""
     if not trials:
         return
+    session.exec(
+        delete(TrialRow).where(
+            col(TrialRow.optimization_id) == optimization_id,
+            col(TrialRow.number).in_([trial.number for trial in trials]),
+        )
+    )
     rows = [
         {
             "optimization_id": optimization_id,
