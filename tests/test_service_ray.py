@@ -4,6 +4,8 @@ real HTTP. Start-up, errors from Ray workers, streams and shutdown."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -125,7 +127,16 @@ def test_sigterm_with_open_streams_shuts_down_cleanly(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
-    with server(tmp_path / "data", port, log=log, **RAY) as proc:
+    ray_dir = Path(tempfile.mkdtemp(prefix="sfr-", dir="/tmp"))  # short: Ray's socket paths
+    env = {**RAY, "STRATFORGE_RAY_TEMP_DIR": str(ray_dir)}
+
+    def ray_processes() -> list[str]:
+        found = subprocess.run(
+            ["pgrep", "-f", str(ray_dir)], capture_output=True, text=True, check=False
+        )
+        return found.stdout.split()
+
+    with server(tmp_path / "data", port, log=log, **env) as proc:
         job = httpx.post(f"{base}/api/v1/backtests", json=backtest_body(), timeout=30).json()
         wait_finished(base, "backtests", [job["id"]])
         received: dict[str, list[str]] = {"all": [], "job": []}
@@ -145,6 +156,7 @@ def test_sigterm_with_open_streams_shuts_down_cleanly(tmp_path: Path) -> None:
         for thread in followers:
             thread.start()
         time.sleep(1.5)
+        assert ray_processes()  # the local Ray runs under the server's temp dir
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
@@ -156,6 +168,11 @@ def test_sigterm_with_open_streams_shuts_down_cleanly(tmp_path: Path) -> None:
     assert "Application shutdown complete" in text and "SIGTERM received" not in text
     assert elapsed < 3.0
     assert "event: shutdown" in received["all"]
+
+    deadline = time.monotonic() + 15
+    while ray_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ray_processes() == []  # no raylet, agent or worker outlives the server
 
 
 # -- durability on Ray ------------------------------------------------------------------
@@ -262,3 +279,51 @@ def test_a_killed_ray_worker_is_retried_with_the_same_result(ray_server: Any) ->
     (state,) = wait_finished(base, "backtests", [job_id])
     assert state["status"] == "completed", state["error"]
     assert state["metrics"] == run_backtest(RunSpec.model_validate(body)).metrics.model_dump()
+
+
+# -- no job runs for ever unseen ----------------------------------------------------------
+
+
+def minute_run(bars: int) -> dict[str, Any]:
+    return {**backtest_body(), "data": {"args": {"bars": bars, "timeframe": "minutes"}}}
+
+
+def test_progress_shows_bars_done_and_the_time_limit_stops_a_job(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    limits = {**RAY, "STRATFORGE_JOB_TIME_LIMIT_S": "12"}
+    with server(tmp_path / "data", port, **limits):
+        job_id = httpx.post(f"{base}/api/v1/backtests", json=minute_run(600_000)).json()["id"]
+        seen: list[tuple[float, str]] = []
+        started = time.monotonic()
+        while (state := httpx.get(f"{base}/api/v1/backtests/{job_id}").json())["status"] in (
+            "queued",
+            "running",
+        ):
+            if state["status"] == "running" and state["progress"]:
+                seen.append((state["progress"], state["message"]))
+            assert time.monotonic() - started < 60
+            time.sleep(0.25)
+        search = httpx.post(
+            f"{base}/api/v1/optimizations",
+            json={**SEARCH, "base": minute_run(200_000)},
+        ).json()["id"]
+        (stopped_search,) = wait_finished(base, "optimizations", [search], timeout=90)
+    assert state["status"] == "failed" and "time limit of 12 s" in state["error"]
+    assert seen and all(0 < p < 1 for p, _ in seen)
+    assert [p for p, _ in seen] == sorted(p for p, _ in seen)  # it moves forward
+    assert seen[-1][1].endswith("of 600,000 bars")
+    assert stopped_search["status"] == "failed" and "time limit" in stopped_search["error"]
+
+
+def test_the_memory_limit_fails_a_job_with_the_reason(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    limits = {**RAY, "STRATFORGE_JOB_MEMORY_LIMIT_MB": "1200"}
+    with server(tmp_path / "data", port, **limits):
+        big = httpx.post(f"{base}/api/v1/backtests", json=minute_run(2_000_000)).json()["id"]
+        small = httpx.post(f"{base}/api/v1/backtests", json=minute_run(20_000)).json()["id"]
+        states = wait_finished(base, "backtests", [big, small], timeout=180)
+    assert states[0]["status"] == "failed" and "MemoryError" in states[0]["error"]
+    assert states[0]["attempts"] == 1
+    assert states[1]["status"] == "completed"  # the worker is fine afterwards

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from stratforge.core.engine import run_backtest
 from stratforge.core.executors import (
+    JobStopped,
     RayExecutor,
     SerialExecutor,
     ensure_ray,
@@ -47,11 +48,12 @@ FLUSH_SECONDS = 0.5
 
 @dataclass
 class RunningJob:
-    """Handles to stop a job that is running."""
+    """Handles to stop a job that is running, by request or at its time limit."""
 
     job_id: str
     cancel_event: threading.Event = field(default_factory=threading.Event)
     ray_ref: Any = None
+    timed_out: bool = False
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -59,6 +61,16 @@ class RunningJob:
             import ray
 
             ray.cancel(self.ray_ref, force=True)
+
+    def expire(self) -> None:
+        """The job ran past its time limit: stop it; it is failed with that reason."""
+        self.timed_out = True
+        self.cancel()
+
+    def check(self, _done: int = 0, _total: int = 0) -> None:
+        """A progress callback of in-process runs: stop when cancelled or past the limit."""
+        if self.cancel_event.is_set():
+            raise JobStopped("the job was stopped")
 
 
 class Dispatcher:
@@ -163,35 +175,71 @@ class Dispatcher:
     # -- running one job (in a worker thread) -------------------------------------------
 
     def _execute(self, job: BacktestRun | Optimization, handle: RunningJob) -> None:
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                if isinstance(job, BacktestRun):
-                    self._backtest(session, job, handle)
-                elif job.kind == "walkforward":
-                    self._walkforward(session, job, handle)
-                else:
-                    self._optimize(session, job, handle)
-            except Exception as exc:
-                if handle.cancel_event.is_set():
-                    return  # cancelled: the row already says so
-                message = describe_failure(exc, job.spec, self.plugins)
-                log.warning("job %s failed: %s", job.id, message)
-                kept = {}
-                if isinstance(job, Optimization) and job.kind == "optimize":
-                    stored = jobs.list_trials(session, optimization_id=job.id)
-                    kept = {"trials_done": len([t for t in stored if t.status != "pruned"])}
-                jobs.finish_job(session, job=job, status="failed", error=message, **kept)
+        limit = self.settings.job_time_limit_s
+        timer = threading.Timer(limit, handle.expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                self._run_job(session, job, handle)
+        finally:
+            timer.cancel()
+
+    def _run_job(
+        self, session: Session, job: BacktestRun | Optimization, handle: RunningJob
+    ) -> None:
+        try:
+            if isinstance(job, BacktestRun):
+                self._backtest(session, job, handle)
+            elif job.kind == "walkforward":
+                self._walkforward(session, job, handle)
+            else:
+                self._optimize(session, job, handle)
+            if handle.timed_out:
+                raise JobStopped("past the time limit")
+        except Exception as exc:
+            if handle.timed_out:
+                limit = self.settings.job_time_limit_s
+                message = (
+                    f"stopped after running longer than the time limit of {limit:,.0f} s "
+                    "(STRATFORGE_JOB_TIME_LIMIT_S)"
+                )
+                jobs.finish_job(session, job=job, status="failed", error=message)
+                return
+            if handle.cancel_event.is_set():
+                return  # cancelled: the row already says so
+            message = describe_failure(exc, job.spec, self.plugins)
+            log.warning("job %s failed: %s", job.id, message)
+            kept = {}
+            if isinstance(job, Optimization) and job.kind == "optimize":
+                stored = jobs.list_trials(session, optimization_id=job.id)
+                kept = {"trials_done": len([t for t in stored if t.status != "pruned"])}
+            jobs.finish_job(session, job=job, status="failed", error=message, **kept)
 
     def _backtest(self, session: Session, job: BacktestRun, handle: RunningJob) -> None:
         spec = RunSpec.model_validate(job.spec)
+        progress = BarProgress(session, job)
         if self.settings.job_executor == "ray":
             import ray
 
             ensure_ray(self.settings)
-            handle.ray_ref = submit_backtest(spec.model_dump_json(), self.settings)
-            text = ray.get(handle.ray_ref)
+            stream = submit_backtest(spec.model_dump_json(), self.settings)
+            handle.ray_ref = stream
+            text = None
+            for ref in stream:
+                item = ray.get(ref)
+                if "result" in item:
+                    text = item["result"]
+                else:
+                    progress(item["progress"], item["total"])
+            assert text is not None, "the backtest stream ended without a result"
         else:
-            text = run_backtest(spec, plugins=self.plugins).to_json()
+
+            def report(done: int, total: int) -> None:
+                handle.check()
+                progress(done, total)
+
+            text = run_backtest(spec, plugins=self.plugins, on_progress=report).to_json()
         digest = self.blobs.put(text)
         metrics = json.loads(text)["metrics"]
         jobs.finish_job(session, job=job, status="completed", metrics=metrics, result_blob=digest)
@@ -279,6 +327,27 @@ class Dispatcher:
             "oos_total_return": result.oos_total_return,
         }
         jobs.finish_job(session, job=job, status="completed", summary=summary, result_blob=digest)
+
+
+class BarProgress:
+    """Writes a backtest's progress (steps done of all) at most twice a second, so a slow
+    job and a hung one look different."""
+
+    def __init__(self, session: Session, job: BacktestRun) -> None:
+        self.session = session
+        self.job = job
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if time.monotonic() - self.last < FLUSH_SECONDS or not total:
+            return
+        self.last = time.monotonic()
+        jobs.set_progress(
+            self.session,
+            job=self.job,
+            progress=min(0.99, done / total),
+            message=f"{done:,} of {total:,} bars",
+        )
 
 
 class TrialWriter:

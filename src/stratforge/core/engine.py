@@ -21,7 +21,7 @@ from stratforge.core.components import Component, resolve_component
 from stratforge.core.errors import SpecError
 from stratforge.core.markets import Market, ResolvedData, Window, load_market, resolve_datas
 from stratforge.core.metrics import compute_metrics
-from stratforge.core.recorder import RunRecorder
+from stratforge.core.recorder import ProgressCallback, RunRecorder
 from stratforge.core.results import (
     EquityCurve,
     IndicatorRecord,
@@ -148,12 +148,14 @@ class PreparedRun:
         component = resolve_component(self.plugins.registries.strategies, strategy, "strategy")
         return dataclasses.replace(base, spec=spec, strategy=component)
 
-    def execute(self, params: dict[str, Any] | None = None) -> tuple[ResolvedRun, bt.Strategy]:
+    def execute(
+        self, params: dict[str, Any] | None = None, on_progress: ProgressCallback | None = None
+    ) -> tuple[ResolvedRun, bt.Strategy]:
         resolved = self.with_strategy_params(params) if params else self.resolved
         seed = resolved.spec.seed
         random.seed(seed)
         np.random.seed(seed % 2**32)
-        cerebro = build_cerebro(resolved, self.markets, self.plugins)
+        cerebro = build_cerebro(resolved, self.markets, self.plugins, on_progress)
         try:
             return resolved, _run_without_gc_pauses(cerebro)
         except IndexError as exc:
@@ -216,7 +218,12 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def build_cerebro(resolved: ResolvedRun, markets: list[Market], plugins: Plugins) -> bt.Cerebro:
+def build_cerebro(
+    resolved: ResolvedRun,
+    markets: list[Market],
+    plugins: Plugins,
+    on_progress: ProgressCallback | None = None,
+) -> bt.Cerebro:
     """A Cerebro with preload and runonce on, the recorder added, plugins configured."""
     spec = resolved.spec
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, tradehistory=True)
@@ -235,7 +242,11 @@ def build_cerebro(resolved: ResolvedRun, markets: list[Market], plugins: Plugins
         cerebro.addindicator(indicator.obj, **indicator.params)
     for name, analyzer in _analyzer_names(resolved.analyzers):
         cerebro.addanalyzer(analyzer.obj, _name=name, **analyzer.params)
-    cerebro.addanalyzer(RunRecorder, _name=_RECORDER)
+    if on_progress is None:
+        cerebro.addanalyzer(RunRecorder, _name=_RECORDER)
+    else:
+        steps = len(_union_clock(markets))
+        cerebro.addanalyzer(RunRecorder, _name=_RECORDER, on_progress=on_progress, total=steps)
     if resolved.risk_rules:
         cerebro.addanalyzer(RiskMonitor, _name=_RISK_MONITOR)
     plugins.manager.hook.configure_cerebro(cerebro=cerebro, spec=spec)
@@ -305,16 +316,29 @@ def _configure_broker(broker: bt.BrokerBase, spec: RunSpec) -> None:
         broker.set_slippage_fixed(spec.slippage.fixed)
 
 
+def _union_clock(markets: list[Market]) -> pd.DatetimeIndex:
+    """Every distinct bar time of the run: the steps a multi-feed run takes."""
+    index = pd.DatetimeIndex(markets[0].frame.index)
+    for market in markets[1:]:
+        index = index.union(pd.DatetimeIndex(market.frame.index))
+    return index
+
+
 def run_backtest(
-    spec: RunSpec, *, plugins: Plugins | None = None, frame: pd.DataFrame | None = None
+    spec: RunSpec,
+    *,
+    plugins: Plugins | None = None,
+    frame: pd.DataFrame | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     """Run one backtest; same spec and data give byte-identical results (wall time aside).
 
     *frame* replaces the first data source's bars (hand-built fixtures, benchmarks).
+    *on_progress* is called with (steps done, steps) about once per percent of the run.
     """
     started = time.perf_counter()
     prepared = prepare(spec, plugins=plugins, frame=frame)
-    resolved, strategy = prepared.execute()
+    resolved, strategy = prepared.execute(on_progress=on_progress)
     return collect_result(resolved, prepared.markets, strategy, time.perf_counter() - started)
 
 

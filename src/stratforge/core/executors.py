@@ -11,8 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import threading
+import time
 from collections import OrderedDict, deque
+from collections.abc import Iterator
 from typing import Any
 
 from stratforge.core.engine import PreparedRun, resolve
@@ -123,7 +126,9 @@ def run_batch_task(
 ) -> list[Trial]:
     """The Ray task: a batch of trials on a worker's cached prepared run."""
     prepared = _worker_prepared(spec_json, settings_json, markets_box)
-    return run_trials(prepared, batch, metric, blocks)
+    limit = Settings.model_validate_json(settings_json).job_memory_limit_mb
+    with memory_limit(limit):
+        return run_trials(prepared, batch, metric, blocks)
 
 
 class RayExecutor:
@@ -210,6 +215,7 @@ def make_executor(name: str, *, workers: int | None = None, address: str | None 
 
 
 _RAY_INIT = threading.Lock()
+OOM_RETRIES = 2
 
 
 def ensure_ray(
@@ -233,6 +239,9 @@ def ensure_ray(
             "configure_logging": False,
         }
         address = address or settings.ray_address
+        # Ray retries a task its memory monitor killed without end by default: a job that
+        # needs more memory than the machine has would be shown running for ever.
+        os.environ.setdefault("RAY_task_oom_retries", str(OOM_RETRIES))
         if address:
             ray.init(address=address, **options)
             return True
@@ -253,22 +262,82 @@ def ray_health() -> str:
         return f"error: {type(exc).__name__}"
 
 
-def run_backtest_task(spec_json: str, settings_json: str) -> str:
-    """A Ray task: one backtest from its spec, returned as RunResult JSON (never objects)."""
+PROGRESS_SECONDS = 0.5  # a streamed backtest reports its progress at most this often
+
+
+class JobStopped(Exception):
+    """Raised from a progress callback to stop a run (cancelled, or past its time limit)."""
+
+
+@contextlib.contextmanager
+def memory_limit(megabytes: float | None) -> Iterator[None]:
+    """Cap this process's heap (``RLIMIT_DATA``) while a job runs in it: past the cap an
+    allocation fails with MemoryError, a clear reason, before the machine's OOM killer
+    takes the worker down again and again. Shared memory (Ray's object store) is not counted.
+    Restored afterwards: a Ray worker process runs many tasks."""
+    if not megabytes:
+        yield
+        return
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    cap = int(megabytes * (1 << 20))
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+def run_backtest_stream(spec_json: str, settings_json: str) -> Iterator[dict[str, Any]]:
+    """A Ray streaming task: ``{"progress": done, "total": steps}`` items while one backtest
+    runs, then ``{"result": RunResult JSON}`` (never objects). The run goes in a thread so
+    this generator can yield the engine's progress callbacks as they come."""
     from stratforge.core.engine import run_backtest
 
+    settings = Settings.model_validate_json(settings_json)
     plugins = worker_plugins(settings_json)
-    return run_backtest(RunSpec.model_validate_json(spec_json), plugins=plugins).to_json()
+    spec = RunSpec.model_validate_json(spec_json)
+    updates: queue.Queue[tuple[int, int] | None] = queue.Queue()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            with memory_limit(settings.job_memory_limit_mb):
+                result = run_backtest(
+                    spec, plugins=plugins, on_progress=lambda d, t: updates.put((d, t))
+                )
+            outcome["text"] = result.to_json()
+        except BaseException as exc:  # re-raised in the task, so Ray reports it
+            outcome["error"] = exc
+        finally:
+            updates.put(None)
+
+    runner = threading.Thread(target=work, name="stratforge-backtest", daemon=True)
+    runner.start()
+    last = 0.0
+    while (update := updates.get()) is not None:
+        if time.monotonic() - last >= PROGRESS_SECONDS:
+            last = time.monotonic()
+            yield {"progress": update[0], "total": update[1]}
+    runner.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    yield {"result": outcome["text"]}
 
 
 _REMOTE_BACKTEST: Any = None
 
 
 def submit_backtest(spec_json: str, settings: Settings) -> Any:
-    """Start a backtest on Ray; returns the ObjectRef of its RunResult JSON."""
+    """Start a backtest on Ray; returns the ObjectRefGenerator of its progress and result."""
     import ray
 
     global _REMOTE_BACKTEST
     if _REMOTE_BACKTEST is None:
-        _REMOTE_BACKTEST = ray.remote(num_cpus=1, max_retries=3)(run_backtest_task)
+        _REMOTE_BACKTEST = ray.remote(num_cpus=1, max_retries=3, num_returns="streaming")(
+            run_backtest_stream
+        )
     return _REMOTE_BACKTEST.remote(spec_json, settings.model_dump_json())

@@ -6,15 +6,26 @@ not depend on what plugins are installed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import backtrader as bt
 
+ProgressCallback = Callable[[int, int], None]
+"""``(steps done, steps in the run)``; may raise to stop the run (a job's time limit)."""
+PROGRESS_REPORTS = 100  # calls per run, at most: about one per percent
+
 
 class RunRecorder(bt.Analyzer):
-    """Per-bar equity, cash and position of the first data; closed trades; final orders."""
+    """Per-bar equity, cash and position of the first data; closed trades; final orders;
+    and, when given ``on_progress``, the steps done about once per percent of the run."""
+
+    params = (("on_progress", None), ("total", 0))
 
     def start(self) -> None:
+        self._on_progress: ProgressCallback | None = self.p.on_progress
+        self._total = int(self.p.total)
+        self._every = max(1, self._total // PROGRESS_REPORTS)
         self.bar_datetimes: list[float] = []
         self.values: list[float] = []
         self.cash: list[float] = []
@@ -38,6 +49,8 @@ class RunRecorder(bt.Analyzer):
         self.values.append(self._broker.getvalue())
         self.cash.append(self._broker.getcash())
         self.positions.append(self.strategy.getposition(self._data0).size)
+        if self._on_progress is not None and len(self.values) % self._every == 0:
+            self._on_progress(len(self.values), self._total)
 
     def notify_trade(self, trade: bt.Trade) -> None:
         if trade.justopened:

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     max_request_kb: float = Field(
         default=1024.0, gt=0, description="Largest request body other than an upload (HTTP 413)."
     )
+    job_time_limit_s: float = Field(
+        default=6 * 3600.0, gt=0, description="A job running longer is stopped and failed."
+    )
+    job_memory_limit_mb: float | None = Field(
+        default=None,
+        gt=0,
+        description="Heap cap of a job on a Ray worker (MemoryError past it); unset: none.",
+    )
     job_attempts: int = Field(
         default=3, ge=1, description="Starts of a job (after crashes) before it is failed."
     )
