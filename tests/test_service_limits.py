@@ -5,6 +5,8 @@ leaves the server answering; concurrent retries with one Idempotency-Key get one
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -207,3 +209,46 @@ def test_constraint_evaluation_is_bounded_at_run_time(base: str, tmp_path: Path)
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert state["status"] == "failed" and "exponent" in state["error"]
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_idle_streams_over_a_long_queue_cost_little(tmp_path: Path) -> None:
+    """One shared publisher for every /events stream: 20 open dashboards over 400 queued
+    jobs used to keep a core busy re-serialising every job twice a second per stream."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with server(tmp_path / "data", port, STRATFORGE_RUN_JOBS="false") as proc:
+        with httpx.Client(timeout=30) as client:
+            for i in range(400):
+                client.post(f"{base}/api/v1/backtests", json=backtest_body(bars=200 + i))
+        stop = threading.Event()
+        first_events: list[int] = []
+
+        def follow() -> None:
+            with httpx.stream("GET", f"{base}/api/v1/events", timeout=60) as response:
+                count = 0
+                for line in response.iter_lines():
+                    count += line.startswith("event: status")
+                    if stop.is_set():
+                        break
+                first_events.append(count)
+
+        threads = [threading.Thread(target=follow, daemon=True) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        time.sleep(3.0)  # every stream has sent its first snapshot of the queue
+        before = _cpu_seconds(proc.pid)
+        time.sleep(5.0)
+        used = _cpu_seconds(proc.pid) - before
+        health = httpx.get(f"{base}/api/v1/health", timeout=5)
+        stop.set()
+        httpx.post(f"{base}/api/v1/backtests", json=backtest_body())  # wake the streams
+        for thread in threads:
+            thread.join(timeout=10)
+    assert health.status_code == 200
+    assert first_events and min(first_events) >= 400  # each stream saw every queued job
+    assert used / 5.0 < 0.3, f"the server used {used / 5.0:.0%} of a core with idle streams"

@@ -21,6 +21,7 @@ from stratforge import __version__
 from stratforge.api import dashboard, errors
 from stratforge.api.deps import AppState, require_api_key
 from stratforge.api.dispatcher import Dispatcher
+from stratforge.api.hub import JobHub
 from stratforge.api.limits import BodyLimit
 from stratforge.api.origin import LocalOnly
 from stratforge.api.routes import (
@@ -33,6 +34,7 @@ from stratforge.api.routes import (
     reports,
     system,
 )
+from stratforge.api.routes._jobs import job_out
 from stratforge.core.settings import Settings, get_settings, use_settings
 from stratforge.plugin.manager import Plugins
 from stratforge.store.blobs import BlobStore
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     blobs = BlobStore(settings.data_dir / "results")
     dispatcher = Dispatcher(settings, engine, loaded, blobs)
     state = AppState(settings, engine, loaded, blobs, dispatcher)
+    state.hub = JobHub(engine, _listed)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,6 +138,11 @@ def _offline_docs(app: FastAPI) -> None:
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     def oauth2_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
+
+
+def _listed(job: Any) -> dict[str, Any]:
+    """A job as listings and the events stream show it (no spec)."""
+    return job_out(None, job, with_spec=False).model_dump(mode="json")
 
 
 def _end_streams_on_exit_signals(state: AppState) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from stratforge.api.dispatcher import Dispatcher
+from stratforge.api.hub import JobHub
 from stratforge.core.settings import Settings
 from stratforge.plugin.manager import Plugins
 from stratforge.store.blobs import BlobStore
@@ -29,6 +30,8 @@ class AppState:
     dispatcher: Dispatcher
     results: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     report_series: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    hub: JobHub = field(default=None)  # type: ignore[assignment]  # set by create_app
+    """The one publisher of job changes behind every all-jobs event stream."""
     closing: threading.Event = field(default_factory=threading.Event)
     """Set when the server is asked to stop: event streams end, so shutdown is quick."""
 

@@ -36,7 +36,7 @@ def kind_of(job: Job) -> str:
     return "backtest" if isinstance(job, BacktestRun) else job.kind
 
 
-def links(request: Request, job: Job) -> dict[str, str]:
+def links(request: Request | None, job: Job) -> dict[str, str]:
     base = f"/api/v1/{RESOURCE[kind_of(job)]}/{job.id}"
     out = {"self": base, "events": f"{base}/events"}
     if isinstance(job, BacktestRun):
@@ -48,7 +48,9 @@ def links(request: Request, job: Job) -> dict[str, str]:
     return out
 
 
-def job_out(request: Request, job: Job, *, with_spec: bool = True) -> BacktestOut | OptimizationOut:
+def job_out(
+    request: Request | None, job: Job, *, with_spec: bool = True
+) -> BacktestOut | OptimizationOut:
     common = {
         "id": job.id,
         "kind": kind_of(job),

@@ -21,10 +21,9 @@ from stratforge.store import jobs
 from stratforge.store.tables import FINISHED
 
 router = APIRouter(tags=["events"])
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5  # the longest a stream waits before looking at shutdown and pings
 PING_SECONDS = 15.0  # a comment line now and then keeps proxies from closing an idle stream
 STREAM_SECONDS = 600.0  # then the client reconnects: no stream outlives a deployment for long
-WATCH_FINISHED_SECONDS = 120.0  # how long a finished job is still watched for its deletion
 Since = Annotated[
     dt.datetime | None,
     Query(description="Also report jobs created or finished since then (a reconnecting client)."),
@@ -40,46 +39,64 @@ def all_job_events(request: Request, state: StateDep, since: Since = None) -> St
 
     async def stream() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
-        sent: dict[str, dict[str, Any]] = {}
-        finished_at: dict[str, float] = {}  # monotonic time a job was first seen finished
-        polled_since = start
-        opened = last_write = time.monotonic()
-        while (now := time.monotonic()) - opened < STREAM_SECONDS:
-            if state.closing.is_set():
-                yield "event: shutdown\ndata: {}\n\n"  # the client reconnects later
-                return
-            for job_id, seen in list(finished_at.items()):
-                if now - seen > WATCH_FINISHED_SECONDS:
-                    del finished_at[job_id]
-                    sent.pop(job_id, None)
-            next_since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-            changed, deleted = await asyncio.to_thread(
-                _poll, state, request, polled_since, list(sent)
-            )
-            polled_since = next_since
-            out = []
-            for job_id in deleted:
-                sent.pop(job_id, None)
-                finished_at.pop(job_id, None)
-                out.append(f"event: deleted\ndata: {json.dumps({'id': job_id})}\n\n")
-            for snapshot in changed:
-                if sent.get(snapshot["id"]) != snapshot:
-                    sent[snapshot["id"]] = snapshot
-                    out.append(f"event: status\ndata: {json.dumps(snapshot)}\n\n")
-                if snapshot["status"] in FINISHED:
-                    finished_at.setdefault(snapshot["id"], now)
-            if not out and now - last_write > PING_SECONDS:
-                out.append(": ping\n\n")
-            if out:
-                last_write = now
-                yield "".join(out)
-            await asyncio.sleep(POLL_SECONDS)
+        hub = state.hub
+        hub.subscribe()
+        try:
+            async for chunk in _follow(state, request, start):
+                yield chunk
+        finally:
+            hub.unsubscribe()
 
     return StreamingResponse(
         stream(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+async def _follow(state: AppState, request: Request, start: dt.datetime) -> AsyncIterator[str]:
+    """Catch up from *start* with one query of its own, then follow the shared hub."""
+    hub = state.hub
+    version = hub.version
+    sent: dict[str, dict[str, Any]] = {}
+    earlier, _ = await asyncio.to_thread(_poll, state, request, start, [])
+    out = [_status(snapshot, sent) for snapshot in earlier]
+    opened = last_write = time.monotonic()
+    while (now := time.monotonic()) - opened < STREAM_SECONDS:
+        if state.closing.is_set():
+            yield "event: shutdown\ndata: {}\n\n"  # the client reconnects later
+            return
+        latest = await hub.wait(version, timeout=POLL_SECONDS)
+        if latest != version:
+            for job_id, at in list(hub.deleted.items()):
+                if at > version and sent.pop(job_id, None) is not None:
+                    out.append(f"event: deleted\ndata: {json.dumps({'id': job_id})}\n\n")
+            for snapshot in list(hub.snapshots.values()):
+                if _relevant(snapshot, start, sent):
+                    out.append(_status(snapshot, sent))
+            version = latest
+        chunk = "".join(out)
+        out = []
+        if not chunk and now - last_write > PING_SECONDS:
+            chunk = ": ping\n\n"
+        if chunk:
+            last_write = now
+            yield chunk
+
+
+def _relevant(snapshot: dict[str, Any], start: dt.datetime, sent: dict[str, Any]) -> bool:
+    """Queued or running, created or finished since the stream's start, or already shown."""
+    if snapshot["id"] in sent or snapshot["status"] not in FINISHED:
+        return True
+    stamps = (snapshot.get("created_at"), snapshot.get("finished_at"))
+    return any(s and dt.datetime.fromisoformat(s) >= start for s in stamps)
+
+
+def _status(snapshot: dict[str, Any], sent: dict[str, Any]) -> str:
+    if sent.get(snapshot["id"]) == snapshot:
+        return ""
+    sent[snapshot["id"]] = snapshot
+    return f"event: status\ndata: {json.dumps(snapshot)}\n\n"
 
 
 def _poll(
