@@ -1,12 +1,13 @@
 """REST API latency under load, with an optimisation running on Ray in the background.
 
 Starts `stratforge serve` (local Ray, its own temporary data directory), seeds 60 finished
-backtests, starts a long optimisation, then drives `GET /backtests/{id}` and
-`GET /backtests?limit=50` from this (second) process at a fixed rate for 30 s, and finally
-times job submissions. Prints throughput and p50/p99 latency against the targets
-(p99 < 50 ms at 200 requests/s; submission p99 < 100 ms).
+backtests, starts a long optimisation, opens ``--streams`` event streams (half on every job,
+half on the optimisation; 20 by default, as open dashboards would), then drives
+`GET /backtests/{id}` and `GET /backtests?limit=50` from this (second) process at a fixed rate
+for 30 s, and finally times job submissions. Prints throughput and p50/p99 latency against the
+targets (p99 < 50 ms at 200 requests/s; submission p99 < 100 ms).
 
-    .venv/bin/python bench/api_load.py [--rate 200] [--seconds 30]
+    .venv/bin/python bench/api_load.py [--rate 200] [--seconds 30] [--streams 20]
 """
 
 from __future__ import annotations
@@ -119,10 +120,29 @@ def drive(base: str, run_id: str, rate: float, seconds: float) -> tuple[list[flo
     return latencies, errors, time.perf_counter() - start
 
 
+def follow_streams(base: str, paths: list[str], stop: threading.Event) -> list[threading.Thread]:
+    """One thread per event stream, reading it until *stop* (then the next event)."""
+
+    def follow(path: str) -> None:
+        try:
+            with httpx.stream("GET", base + path, timeout=120) as response:
+                for _line in response.iter_lines():
+                    if stop.is_set():
+                        return
+        except httpx.HTTPError:
+            pass
+
+    threads = [threading.Thread(target=follow, args=(p,), daemon=True) for p in paths]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--streams", type=int, default=20, help="event streams held open")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="sfapi-"))
     port = free_port()
@@ -136,8 +156,13 @@ def main() -> None:
             search = client.post("/api/v1/optimizations", json=OPTIMIZATION).json()
             while client.get(search["links"]["self"]).json()["status"] != "running":
                 time.sleep(0.2)
+            stop = threading.Event()
+            half = args.streams // 2
+            paths = ["/api/v1/events"] * half + [search["links"]["events"]] * (args.streams - half)
+            follow_streams(base, paths, stop)
             time.sleep(3)  # let the workers get busy
             latencies, errors, elapsed = drive(base, ids[0], args.rate, args.seconds)
+            stop.set()
             progress = client.get(search["links"]["self"]).json()
             submissions = []
             for _ in range(100):
@@ -151,7 +176,7 @@ def main() -> None:
         sub_ms = [x * 1000 for x in submissions]
         print(
             f"load: {len(ms)} GETs in {elapsed:.1f} s = {len(ms) / elapsed:.0f} req/s "
-            f"(target rate {args.rate:.0f}), errors {errors}"
+            f"(target rate {args.rate:.0f}), errors {errors}, {args.streams} event streams open"
         )
         print(
             f"  latency p50 {statistics.median(ms):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "

@@ -21,7 +21,8 @@ APP = create_app(
         max_upload_mb=0.05,
     )
 )
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+LOCAL = {"Host": "127.0.0.1"}  # a keyless server answers loopback names only
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP, headers=LOCAL)
 
 
 @schema.parametrize()
@@ -32,4 +33,4 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
     suppress_health_check=list(HealthCheck),
 )
 def test_no_server_errors_and_responses_match_the_schema(case: schemathesis.Case) -> None:
-    case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+    case.call_and_validate(checks=[not_a_server_error, response_schema_conformance], headers=LOCAL)

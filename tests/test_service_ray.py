@@ -269,7 +269,7 @@ def test_a_killed_ray_worker_is_retried_with_the_same_result(ray_server: Any) ->
 
     def worker_pids() -> list[str]:
         found = subprocess.run(
-            ["pgrep", "-f", "run_backtest_task"], capture_output=True, text=True, check=False
+            ["pgrep", "-f", "run_backtest_stream"], capture_output=True, text=True, check=False
         )
         return found.stdout.split()
 

@@ -68,6 +68,14 @@ class DataSpec(_Strict):
         None, description="Commission per contract and side override (futures)."
     )
 
+    @field_validator("start", "end")
+    @classmethod
+    def _naive_utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        """Bars are naive UTC (loaders convert aware timestamps so): so are start and end."""
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
     @field_validator("end")
     @classmethod
     def _end_after_start(cls, end: dt.datetime | None, info: ValidationInfo) -> dt.datetime | None:

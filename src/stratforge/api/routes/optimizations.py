@@ -176,6 +176,8 @@ def submit_walkforward(
     except SpecError as exc:
         field = exc.field if exc.field == "train" else f"search.base.{exc.field}"
         raise SpecError(field, exc.message) from None
+    except (ValueError, OSError) as exc:  # the data could not be loaded to count windows
+        raise SpecError("search.base.data", str(exc).splitlines()[0][:500]) from None
     _check_search(state, spec.search, "search.", windows)
     datasets = _jobs.check_datasets(session, [spec.search.base], "search.base.")
     return _jobs.submit(
