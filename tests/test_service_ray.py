@@ -273,11 +273,14 @@ def test_a_killed_ray_worker_is_retried_with_the_same_result(ray_server: Any) ->
         )
         return found.stdout.split()
 
-    wait_until(lambda: bool(worker_pids()), timeout=60)
-    time.sleep(1.0)
+    def progress() -> float:
+        return float(httpx.get(f"{base}/api/v1/backtests/{job_id}").json()["progress"] or 0)
+
+    wait_until(lambda: bool(worker_pids()) and progress() > 0.05, timeout=60)
     subprocess.run(["kill", "-9", *worker_pids()], check=False)
     (state,) = wait_finished(base, "backtests", [job_id])
     assert state["status"] == "completed", state["error"]
+    assert state["attempts"] == 2  # Ray's retry is counted
     assert state["metrics"] == run_backtest(RunSpec.model_validate(body)).metrics.model_dump()
 
 

@@ -231,7 +231,7 @@ class Dispatcher:
                 if "result" in item:
                     text = item["result"]
                 else:
-                    progress(item["progress"], item["total"])
+                    progress(item["progress"], item["total"], item.get("attempt"))
             assert text is not None, "the backtest stream ended without a result"
         else:
 
@@ -337,8 +337,12 @@ class BarProgress:
         self.session = session
         self.job = job
         self.last = 0.0
+        self.attempt: str | None = None
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, attempt: str | None = None) -> None:
+        if attempt is not None and self.attempt not in (None, attempt):
+            jobs.count_attempt(self.session, job=self.job)  # Ray ran the task again
+        self.attempt = attempt or self.attempt
         if time.monotonic() - self.last < FLUSH_SECONDS or not total:
             return
         self.last = time.monotonic()

@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from typing import Any
@@ -292,9 +293,10 @@ def memory_limit(megabytes: float | None) -> Iterator[None]:
 
 
 def run_backtest_stream(spec_json: str, settings_json: str) -> Iterator[dict[str, Any]]:
-    """A Ray streaming task: ``{"progress": done, "total": steps}`` items while one backtest
-    runs, then ``{"result": RunResult JSON}`` (never objects). The run goes in a thread so
-    this generator can yield the engine's progress callbacks as they come."""
+    """A Ray streaming task: ``{"progress": done, "total": steps, "attempt": id}`` items while
+    one backtest runs, then ``{"result": RunResult JSON}`` (never objects). The run goes in a
+    thread so this generator can yield the engine's progress callbacks as they come; a new
+    ``attempt`` id tells the driver Ray started the task again."""
     from stratforge.core.engine import run_backtest
 
     settings = Settings.model_validate_json(settings_json)
@@ -317,11 +319,12 @@ def run_backtest_stream(spec_json: str, settings_json: str) -> Iterator[dict[str
 
     runner = threading.Thread(target=work, name="stratforge-backtest", daemon=True)
     runner.start()
+    attempt = uuid.uuid4().hex  # a retried task says so: the driver counts the attempt
     last = 0.0
     while (update := updates.get()) is not None:
         if time.monotonic() - last >= PROGRESS_SECONDS:
             last = time.monotonic()
-            yield {"progress": update[0], "total": update[1]}
+            yield {"progress": update[0], "total": update[1], "attempt": attempt}
     runner.join()
     if "error" in outcome:
         raise outcome["error"]

@@ -210,6 +210,17 @@ def set_progress(
     session.commit()
 
 
+def count_attempt(session: Session, *, job: Job) -> None:
+    """One more start of a running job (Ray retried it after its worker died)."""
+    table = type(job)
+    session.exec(
+        update(table)
+        .where(col(table.id) == job.id, col(table.status) == "running")
+        .values(attempts=col(table.attempts) + 1, message="started again after a worker died")
+    )
+    session.commit()
+
+
 def finish_job(session: Session, *, job: Job, status: str, **fields: Any) -> bool:
     """Record the end of a running job; False if it is no longer running (cancelled)."""
     table = type(job)
