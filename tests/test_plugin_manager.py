@@ -120,3 +120,18 @@ def test_each_manager_is_independent(write_plugin) -> None:
     assert "hold_forever" in with_dir.registries.strategies
     assert "hold_forever" not in without.registries.strategies
     assert with_dir.manager is not without.manager
+
+
+def test_a_misspelled_hook_fails_loading_naming_the_plugin(write_plugin) -> None:
+    """pluggy would ignore a hook nobody specified: a typo must not silently drop a plugin."""
+    directory = write_plugin(
+        "typo",
+        "import backtrader as bt\nfrom stratforge import hookimpl\n"
+        "class S(bt.Strategy):\n    pass\n"
+        "@hookimpl\ndef register_strategie(register):\n    register(S, name='s')\n",
+    )
+    with pytest.raises(PluginLoadError) as info:
+        Plugins.load(Settings(plugins_dirs=[directory], disable_plugin_autoload=True))
+    message = str(info.value)
+    assert "plugin 'typo' implements 'register_strategie'" in message
+    assert "did you mean 'register_strategies'" in message

@@ -21,7 +21,7 @@ import pluggy
 
 from stratforge.futures.contracts import ContractSpec
 from stratforge.plugin import hookspecs
-from stratforge.plugin.registry import Registry
+from stratforge.plugin.registry import Registry, did_you_mean
 from stratforge.risk.guard import RiskRule
 
 if TYPE_CHECKING:
@@ -120,7 +120,25 @@ def get_plugin_manager(settings: Settings) -> pluggy.PluginManager:
         _load_entry_points(pm)
     for directory in settings.plugins_dirs:
         _load_directory(pm, Path(directory))
+    _check_pending(pm)
     return pm
+
+
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    """A hook implementation without a specification (a misspelled ``register_strategie``)
+    would be ignored without a word: fail loading instead, naming the plugin and the hook."""
+    known = sorted(name for name in vars(hookspecs) if name.startswith(("register_", "configure_")))
+    for name in sorted(vars(pm.hook)):
+        caller = getattr(pm.hook, name)
+        if name.startswith("_") or not hasattr(caller, "has_spec") or caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if not impl.optionalhook:
+                raise PluginLoadError(
+                    f"plugin {impl.plugin_name!r} implements {name!r}, which is not a "
+                    f"stratforge hook; {did_you_mean(name, known)}"
+                )
+    pm.check_pending()  # pluggy's own check, for anything the loop above does not cover
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
