@@ -135,3 +135,16 @@ def test_a_misspelled_hook_fails_loading_naming_the_plugin(write_plugin) -> None
     message = str(info.value)
     assert "plugin 'typo' implements 'register_strategie'" in message
     assert "did you mean 'register_strategies'" in message
+
+
+def test_an_error_in_a_plugins_registration_names_the_plugin_and_hook(write_plugin) -> None:
+    directory = write_plugin(
+        "fragile",
+        "from stratforge import hookimpl\n"
+        "@hookimpl\ndef register_indicators(register):\n    raise ValueError('no config file')\n",
+    )
+    with pytest.raises(PluginLoadError) as info:
+        Plugins.load(Settings(plugins_dirs=[directory], disable_plugin_autoload=True))
+    assert str(info.value) == (
+        "plugin 'fragile' failed in register_indicators: ValueError: no config file"
+    )

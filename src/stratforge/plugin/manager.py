@@ -21,7 +21,7 @@ import pluggy
 
 from stratforge.futures.contracts import ContractSpec
 from stratforge.plugin import hookspecs
-from stratforge.plugin.registry import Registry, did_you_mean
+from stratforge.plugin.registry import Registry, RegistryError, did_you_mean
 from stratforge.risk.guard import RiskRule
 
 if TYPE_CHECKING:
@@ -198,11 +198,12 @@ def load_registries(pm: pluggy.PluginManager) -> Registries:
             register = registry.bind(impl.plugin_name, versions.get(impl.plugin_name))
             try:
                 impl.function(register=register)
-            except Exception as exc:
-                if isinstance(exc, ValueError):
-                    raise
+            except RegistryError:
+                raise  # duplicates and bad items already name the plugins involved
+            except Exception as exc:  # the plugin's own code failed: say which plugin
                 raise PluginLoadError(
-                    f"plugin {impl.plugin_name!r} failed in register_{plural}: {exc}"
+                    f"plugin {impl.plugin_name!r} failed in register_{plural}: "
+                    f"{type(exc).__name__}: {exc}"
                 ) from exc
     return registries
 
