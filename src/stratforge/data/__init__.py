@@ -7,14 +7,13 @@ in :mod:`stratforge.data.sources`, imported by the plugin manager, not from here
 
 from __future__ import annotations
 
-from stratforge.data.loaders import load_csv, load_parquet
+from stratforge.data.loaders import load_csv, load_parquet, validate_file
 from stratforge.data.synthetic import generate_synthetic
 from stratforge.data.validation import (
     CANONICAL_COLUMNS,
     DataValidationError,
     RowProblem,
     ValidatedFrame,
-    validate_file,
     validate_frame,
 )
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from stratforge.data.validation import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
     DataValidationError,
     OnBadRows,
     ValidatedFrame,
@@ -24,7 +27,13 @@ from stratforge.data.validation import (
     validate_planned,
 )
 
-__all__ = ["load_csv", "load_parquet", "read_csv_validated", "read_parquet_validated"]
+__all__ = [
+    "load_csv",
+    "load_parquet",
+    "read_csv_validated",
+    "read_parquet_validated",
+    "validate_file",
+]
 
 HEADER_LINE = 1
 _READ_ERRORS = (
@@ -168,3 +177,16 @@ def load_parquet(
     return read_parquet_validated(
         path, datetime_column=datetime_column, columns=columns, tz=tz, on_bad_rows=on_bad_rows
     ).frame
+
+
+def validate_file(
+    path: str | Path, *, on_bad_rows: OnBadRows = "error", **loader_kwargs: Any
+) -> ValidatedFrame:
+    """Load and validate a CSV or Parquet file, choosing the reader from the suffix."""
+    name = str(path).lower()
+    if name.endswith(CSV_SUFFIXES):
+        return read_csv_validated(path, on_bad_rows=on_bad_rows, **loader_kwargs)
+    if name.endswith(PARQUET_SUFFIXES):
+        return read_parquet_validated(path, on_bad_rows=on_bad_rows, **loader_kwargs)
+    supported = ", ".join((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
+    raise ValueError(f"{path}: unsupported data file type; supported suffixes: {supported}")

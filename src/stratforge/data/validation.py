@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -29,7 +28,6 @@ __all__ = [
     "check_policy",
     "check_tz",
     "resolve_columns",
-    "validate_file",
     "validate_frame",
     "validate_planned",
 ]
@@ -603,18 +601,3 @@ def _canonical(
     oi = data["openinterest"]
     data["openinterest"] = np.where(np.isnan(oi), 0.0, oi)  # blank open interest means 0
     return pd.DataFrame(data, index=index, columns=list(CANONICAL_COLUMNS))
-
-
-def validate_file(
-    path: str | Path, *, on_bad_rows: OnBadRows = "error", **loader_kwargs: Any
-) -> ValidatedFrame:
-    """Load and validate a CSV or Parquet file, choosing the reader from the suffix."""
-    from stratforge.data import loaders  # loaders imports this module
-
-    name = str(path).lower()
-    if name.endswith(CSV_SUFFIXES):
-        return loaders.read_csv_validated(path, on_bad_rows=on_bad_rows, **loader_kwargs)
-    if name.endswith(PARQUET_SUFFIXES):
-        return loaders.read_parquet_validated(path, on_bad_rows=on_bad_rows, **loader_kwargs)
-    supported = ", ".join((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
-    raise ValueError(f"{path}: unsupported data file type; supported suffixes: {supported}")
