@@ -7,6 +7,7 @@ import io
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from stratforge.api.dispatcher import store_backtest
 from stratforge.core.engine import run_backtest
 from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
@@ -15,7 +16,7 @@ from stratforge.plugin.manager import Plugins
 from stratforge.store import jobs
 from stratforge.store.blobs import BlobStore
 from stratforge.store.datasets import save_dataset
-from stratforge.store.tables import BacktestRun, utcnow
+from stratforge.store.tables import BacktestRun
 
 DEMO_NAME = "demo: synthetic daily bars"
 
@@ -61,15 +62,6 @@ def seed_demo(settings: Settings, engine: Engine, plugins: Plugins) -> str:
             body_sha256="demo",
             datasets=[dataset.id],
         )
-        job.status, job.started_at, job.attempts = "running", utcnow(), 1
-        session.add(job)
-        session.commit()
-        digest = BlobStore(settings.data_dir / "results").put(result.to_json())
-        jobs.finish_job(
-            session,
-            job=job,
-            status="completed",
-            metrics=result.metrics.model_dump(),
-            result_blob=digest,
-        )
+        jobs.start_job(session, job=job)  # the job's life as the dispatcher gives it
+        store_backtest(session, BlobStore(settings.data_dir / "results"), job, result.to_json())
         return job.id

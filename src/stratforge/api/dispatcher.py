@@ -240,9 +240,7 @@ class Dispatcher:
                 progress(done, total)
 
             text = run_backtest(spec, plugins=self.plugins, on_progress=report).to_json()
-        digest = self.blobs.put(text)
-        metrics = json.loads(text)["metrics"]
-        jobs.finish_job(session, job=job, status="completed", metrics=metrics, result_blob=digest)
+        store_backtest(session, self.blobs, job, text)
 
     def _search_executor(self, workers: int | None) -> Any:
         if self.settings.job_executor == "ray":
@@ -327,6 +325,13 @@ class Dispatcher:
             "oos_total_return": result.oos_total_return,
         }
         jobs.finish_job(session, job=job, status="completed", summary=summary, result_blob=digest)
+
+
+def store_backtest(session: Session, blobs: BlobStore, job: BacktestRun, text: str) -> None:
+    """Keep a finished backtest: its whole result as a blob, its metrics on the row."""
+    digest = blobs.put(text)
+    metrics = json.loads(text)["metrics"]
+    jobs.finish_job(session, job=job, status="completed", metrics=metrics, result_blob=digest)
 
 
 class BarProgress:

@@ -178,6 +178,20 @@ def claim_next(session: Session) -> Any:
     return None
 
 
+def start_job(session: Session, *, job: Job) -> bool:
+    """Mark one queued job running, as ``claim_next`` does (for content run in-process at
+    once, such as the demo); False when it was no longer queued."""
+    table = type(job)
+    started = session.exec(
+        update(table)
+        .where(col(table.id) == job.id, col(table.status) == "queued")
+        .values(status="running", started_at=utcnow(), attempts=col(table.attempts) + 1)
+    )
+    session.commit()
+    session.refresh(job)
+    return bool(started.rowcount)
+
+
 def requeue_interrupted(session: Session, *, max_attempts: int) -> tuple[int, int]:
     """After a crash: jobs left running go back to the queue, or fail once out of attempts."""
     requeued = failed = 0
