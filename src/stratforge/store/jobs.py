@@ -47,6 +47,7 @@ def create_job(
     idempotency_key: str | None = None,
     datasets: Sequence[str] = (),
     kind: str | None = None,
+    trials_total: int | None = None,
 ) -> tuple[Any, bool]:
     """Insert and commit a queued job; with a known key, return the earlier job instead.
 
@@ -67,6 +68,8 @@ def create_job(
     }
     if kind is not None:
         fields["kind"] = kind
+    if trials_total is not None:
+        fields["trials_total"] = trials_total
     job = table(**fields)
     session.add(job)
     try:
@@ -176,6 +179,31 @@ def claim_next(session: Session) -> Any:
             session.refresh(job)
             return job
     return None
+
+
+def blob_in_use(session: Session, *, digest: str) -> bool:
+    """Whether any job still points at this result blob (identical results share one)."""
+    return any(
+        session.exec(select(table.id).where(col(table.result_blob) == digest)).first()
+        for table in (BacktestRun, Optimization)
+    )
+
+
+def job_snapshot(session: Session, *, table: type[Job], job_id: str) -> dict[str, Any] | None:
+    """The few fields a job's event stream reports, or None once the job is deleted."""
+    job = session.get(table, job_id)
+    if job is None:
+        return None
+    snapshot: dict[str, Any] = {
+        "id": job.id,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "error": job.error,
+    }
+    if isinstance(job, Optimization):
+        snapshot["trials_done"] = job.trials_done
+    return snapshot
 
 
 def start_job(session: Session, *, job: Job) -> bool:

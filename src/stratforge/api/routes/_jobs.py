@@ -153,11 +153,8 @@ def submit(
         idempotency_key=idempotency_key,
         datasets=datasets,
         kind=kind,
+        trials_total=total if table is Optimization else None,
     )
-    if created and total is not None and isinstance(job, Optimization):
-        job.trials_total = total
-        session.add(job)
-        session.commit()
     state.dispatcher.wake()
     out = job_out(request, job)
     response.status_code = 202
@@ -211,18 +208,9 @@ def cancel(
 def remove(state: AppState, session: Session, job: Job) -> Response:
     digest = job.result_blob
     jobs.delete_job(session, job=job)
-    if digest and not _blob_used(session, digest):
+    if digest and not jobs.blob_in_use(session, digest=digest):
         state.blobs.delete(digest)
     return Response(status_code=204)
-
-
-def _blob_used(session: Session, digest: str) -> bool:
-    from sqlmodel import select
-
-    return any(
-        session.exec(select(table.id).where(table.result_blob == digest)).first()
-        for table in (BacktestRun, Optimization)
-    )
 
 
 def result_of(state: AppState, job: Job) -> dict[str, Any]:
@@ -262,20 +250,8 @@ def events(state: AppState, table: type[Job], job_id: str) -> StreamingResponse:
 
 
 def _snapshot(state: AppState, table: type[Job], job_id: str) -> dict[str, Any] | None:
-    with Session(state.engine) as session:
-        job = session.get(table, job_id)
-        if job is None:
-            return None
-        snapshot = {
-            "id": job.id,
-            "status": job.status,
-            "progress": job.progress,
-            "message": job.message,
-            "error": job.error,
-        }
-        if isinstance(job, Optimization):
-            snapshot["trials_done"] = job.trials_done
-        return snapshot
+    with quick_session(state) as session:
+        return jobs.job_snapshot(session, table=table, job_id=job_id)
 
 
 Status = Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")]

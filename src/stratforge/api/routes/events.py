@@ -12,9 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlmodel import Session
 
-from stratforge.api.deps import AppState, StateDep
+from stratforge.api.deps import AppState, StateDep, quick_session
 from stratforge.api.routes._jobs import job_out
 from stratforge.api.schemas import aware
 from stratforge.store import jobs
@@ -102,7 +101,7 @@ def _status(snapshot: dict[str, Any], sent: dict[str, Any]) -> str:
 def _poll(
     state: AppState, request: Request, since: dt.datetime, watched: list[str]
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    with Session(state.engine) as session:
+    with quick_session(state) as session:
         changed, deleted = jobs.changed_jobs(session, since=since, watched=watched)
         return [
             job_out(request, job, with_spec=False).model_dump(mode="json") for job in changed
