@@ -146,6 +146,30 @@ def test_futures_report_marks_rolls_on_the_adjusted_series(futures: RunResult) -
     assert_finite_json(layout)
 
 
+def test_futures_report_lists_settlements_at_expiry() -> None:
+    """ESZ15 held into its last trade date, the run's end: the report has its own tab."""
+    result = run_backtest(
+        RunSpec.model_validate(
+            {
+                "data": {
+                    "root": "ES",
+                    "args": {"bars": 600, "start": "2014-01-01"},
+                    "end": "2015-12-18",
+                    "roll": {"name": "schedule", "params": {"dates": ["2030-01-02"]}},
+                },
+                "strategy": {"name": "trend_following", "params": {"vol_lookback": 20}},
+                "cash": 500_000,
+            }
+        )
+    )
+    (event,) = result.settlements
+    layout = backtest_report(result)
+    assert "Settlements" in tab_titles(layout)
+    table = next(s for s in layout.select({"type": ColumnDataSource}) if "settlement" in s.data)
+    assert table.data["contract"] == [event.contract] and table.data["settlement"] == ["cash"]
+    assert_finite_json(layout)
+
+
 def test_optimisation_and_walk_forward_reports(search: object) -> None:
     layout = optimization_report(search, theme="dark")
     assert tab_titles(layout) == ["Heatmap", "Objective", "Trials", "Summary"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ from bokeh.models import (
     Tabs,
 )
 from bokeh.transform import linear_cmap
+from pydantic import BaseModel
 
 from stratforge.core.engine import default_plugins
 from stratforge.core.results import PriceSeries, RunResult
@@ -65,6 +66,8 @@ def backtest_report(
     tabs.append(TabPanel(child=trades_panel(result, look), title="Trades"))
     if result.rolls:
         tabs.append(TabPanel(child=rolls_panel(result), title="Rolls"))
+    if result.settlements:
+        tabs.append(TabPanel(child=events_panel(result.settlements), title="Settlements"))
     tabs.append(TabPanel(child=metadata_panel(result, look), title="Run"))
     for name, build in (panels or {}).items():
         panel = build(result, look)
@@ -381,7 +384,12 @@ def trades_panel(result: RunResult, theme: ReportTheme) -> LayoutDOM:
 
 
 def rolls_panel(result: RunResult) -> LayoutDOM:
-    rows = [r.model_dump() for r in result.rolls]
+    return events_panel(result.rolls)
+
+
+def events_panel(events: Sequence[BaseModel]) -> LayoutDOM:
+    """A sortable table of dated events (rolls, settlements at expiry), one row each."""
+    rows = [event.model_dump() for event in events]
     columns = {key: [row[key] for row in rows] for key in rows[0]}
     columns["datetime"] = to_millis(columns["datetime"]).tolist()
     return grid(columns, datetimes=("datetime",))
