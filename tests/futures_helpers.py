@@ -54,3 +54,20 @@ def chain_of(frames: dict[str, pd.DataFrame], **expiries: str) -> ContractChain:
         parsed,
         {ContractId.parse(code): dt.date.fromisoformat(day) for code, day in expiries.items()},
     )
+
+
+HELD_INTO_EXPIRY = {
+    "data": {
+        "source": "synthetic",
+        "root": "ES",
+        "args": {"bars": 600, "start": "2014-01-01"},
+        "end": "2015-12-18",
+        "roll": {"name": "schedule", "params": {"dates": ["2030-01-02"]}},
+    },
+    "strategy": {"name": "trend_following", "params": {"vol_lookback": 20}},
+    "cash": 500_000,
+}
+"""A seeded ES run that holds ESZ15 into its last trade date (2015-12-18), the run's end.
+
+With no scheduled roll each contract is rolled when its data ends, after its expiry; the
+last one, ESZ15, has nothing to roll into before the run ends, so it is settled in cash."""

@@ -27,9 +27,12 @@ def server(
     *,
     log: Path | None = None,
     ready: str = "/api/v1/health",
+    args: tuple[str, ...] = (),
+    stdout: bool = False,
     **env: str,
 ) -> Iterator[subprocess.Popen]:
-    """``stratforge serve`` in a subprocess, ready when *ready* answers (stderr to *log*).
+    """``stratforge serve`` in a subprocess, ready when *ready* answers (stderr to *log*;
+    with *stdout*, what it prints is readable from ``proc.stdout``; *args* go to serve).
 
     The serial executor unless ``STRATFORGE_JOB_EXECUTOR="ray"`` is passed: the
     configuration users run (Ray) has tests of its own.
@@ -43,10 +46,11 @@ def server(
     }
     errors = log.open("w") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "stratforge", "serve", "--port", str(port), "--no-demo"],
+        [sys.executable, "-m", "stratforge", "serve", "--port", str(port), "--no-demo", *args],
         env=environment,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
         stderr=errors,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60

@@ -13,6 +13,7 @@ from stratforge.core.spec import DataSpec
 from stratforge.futures import ContractCodeError
 from stratforge.futures.importer import contract_from_name, load_contract_dir
 from stratforge.plugin.manager import Plugins
+from tests.futures_helpers import HELD_INTO_EXPIRY
 from tests.test_cli import assert_one_line_error, stratforge
 
 
@@ -155,21 +156,8 @@ def test_contracts_command_lists_specs() -> None:
 
 
 def test_run_shows_a_position_settled_at_expiry(tmp_path: Path) -> None:
-    """ESZ15 held to its last trade date (2015-12-18), the run's end: settled in cash.
-
-    With no scheduled roll each contract is rolled when its data ends, after its expiry;
-    the last one, ESZ15, has nothing to roll into before the run ends."""
-    spec = {
-        "data": {
-            "source": "synthetic",
-            "root": "ES",
-            "args": {"bars": 600, "start": "2014-01-01"},
-            "end": "2015-12-18",
-            "roll": {"name": "schedule", "params": {"dates": ["2030-01-02"]}},
-        },
-        "strategy": {"name": "trend_following", "params": {"vol_lookback": 20}},
-        "cash": 500_000,
-    }
+    """ESZ15 held to its last trade date, the run's end: settled in cash."""
+    spec = HELD_INTO_EXPIRY
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
     result = json.loads(stratforge("run", "--spec", str(path), "--json").stdout)

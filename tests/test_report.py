@@ -23,6 +23,7 @@ from stratforge.report import (
 from stratforge.report.series import DETAIL_BUCKETS, VIEW_BUCKETS, Group, ReportSeries
 from stratforge.report.stored import report_for, result_kind
 from tests.conftest import ohlc_frame
+from tests.futures_helpers import HELD_INTO_EXPIRY
 from tests.report_helpers import assert_finite_json, normalised
 
 SMA = {"name": "sma_cross", "params": {"fast": 10, "slow": 30}}
@@ -148,20 +149,7 @@ def test_futures_report_marks_rolls_on_the_adjusted_series(futures: RunResult) -
 
 def test_futures_report_lists_settlements_at_expiry() -> None:
     """ESZ15 held into its last trade date, the run's end: the report has its own tab."""
-    result = run_backtest(
-        RunSpec.model_validate(
-            {
-                "data": {
-                    "root": "ES",
-                    "args": {"bars": 600, "start": "2014-01-01"},
-                    "end": "2015-12-18",
-                    "roll": {"name": "schedule", "params": {"dates": ["2030-01-02"]}},
-                },
-                "strategy": {"name": "trend_following", "params": {"vol_lookback": 20}},
-                "cash": 500_000,
-            }
-        )
-    )
+    result = run_backtest(RunSpec.model_validate(HELD_INTO_EXPIRY))
     (event,) = result.settlements
     layout = backtest_report(result)
     assert "Settlements" in tab_titles(layout)

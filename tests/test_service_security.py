@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -201,51 +199,16 @@ def test_cross_site_writes_and_foreign_hosts_are_refused(live: Any) -> None:
 def test_a_public_bind_without_a_key_gets_one(tmp_path: Path) -> None:
     """`serve --host 0.0.0.0` with no key generates and prints one (as Jupyter does);
     the test talks to it over loopback only."""
+    assert "STRATFORGE_API_KEY" not in os.environ
     port = free_port()
-    env = {
-        **os.environ,
-        "STRATFORGE_DATA_DIR": str(tmp_path / "data"),
-        "STRATFORGE_JOB_EXECUTOR": "serial",
-    }
-    env.pop("STRATFORGE_API_KEY", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stratforge",
-            "serve",
-            "--no-demo",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
+    base = f"http://127.0.0.1:{port}"
+    with server(tmp_path / "data", port, args=("--host", "0.0.0.0"), stdout=True) as proc:
         assert proc.stdout is not None
-        key = None
-        deadline = time.monotonic() + 60
-        while key is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            match = re.search(r"API key:\s+(\S+)", line)
-            key = match.group(1) if match else None
-        assert key, "no API key printed"
-        base = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        printed = ""
+        while "API key:" not in printed and (line := proc.stdout.readline()):
+            printed += line
+        match = re.search(r"API key:\s+(\S+)", printed)
+        assert match, f"no API key printed: {printed!r}"
         assert httpx.get(f"{base}/api/v1/backtests").status_code == 401
-        auth = {"Authorization": f"Bearer {key}"}
+        auth = {"Authorization": f"Bearer {match.group(1)}"}
         assert httpx.get(f"{base}/api/v1/backtests", headers=auth).status_code == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

@@ -10,11 +10,11 @@ set, the key is the protection: a form or a rebinding page cannot send it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 from urllib.parse import urlsplit
 
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -32,7 +32,7 @@ class LocalOnly:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "")
-        if _hostname(host) not in LOOPBACK_HOSTS:
+        if not is_loopback(_hostname(host)):
             await _refuse(
                 send,
                 "this server has no API key and answers only on localhost; set "
@@ -56,6 +56,17 @@ class LocalOnly:
         parts = urlsplit(origin)
         scheme = scope.get("scheme", "http")
         return parts.scheme == scheme and parts.netloc == host
+
+
+def is_loopback(name: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ``::1``): what a keyless server
+    answers to, and the interfaces ``stratforge serve`` may bind without a key."""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another host name
 
 
 def _hostname(host: str) -> str:

@@ -705,18 +705,12 @@ def main() -> None:
 def _key_for_public_bind(host: str, api_key: str | None) -> str | None:
     """A fresh API key when the server listens beyond loopback without one (as Jupyter
     does with its token): an open API on all interfaces is never the default."""
-    import ipaddress
     import secrets
 
-    if api_key:
+    from stratforge.api.origin import is_loopback
+
+    if api_key or is_loopback(host):
         return None
-    if host == "localhost":
-        return None
-    try:
-        if ipaddress.ip_address(host.strip("[]")).is_loopback:
-            return None
-    except ValueError:
-        pass  # a host name other than localhost: treat as public
     return secrets.token_urlsafe(24)
 
 
