@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from stratforge import __version__
 from stratforge.api import dashboard, errors
 from stratforge.api.deps import AppState, require_api_key
-from stratforge.api.dispatcher import Dispatcher
+from stratforge.jobs.dispatcher import Dispatcher
 from stratforge.api.hub import JobHub
 from stratforge.api.limits import BodyLimit
 from stratforge.api.origin import LocalOnly

@@ -14,7 +14,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from stratforge.api.dispatcher import Dispatcher
+from stratforge.jobs.dispatcher import Dispatcher
 from stratforge.api.hub import JobHub
 from stratforge.core.settings import Settings
 from stratforge.plugin.manager import Plugins

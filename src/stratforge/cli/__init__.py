@@ -729,7 +729,7 @@ def serve(
 
     import uvicorn
 
-    from stratforge.api.demo import seed_demo
+    from stratforge.jobs.demo import seed_demo
     from stratforge.store.db import make_engine, migrate
 
     with user_errors():

@@ -8,17 +8,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
+from stratforge.store.kinds import JOB_TABLES, PREFIX_BY_TABLE, Job, JobTable
 from stratforge.store.tables import FINISHED, BacktestRun, Optimization, TrialRow, utcnow
 
-Job = BacktestRun | Optimization
-PREFIX = {BacktestRun: "bt", Optimization: "op"}
+J = TypeVar("J", BacktestRun, Optimization)
+"""A job table: functions given one return rows of that table."""
 
 
 class IdempotencyConflict(Exception):
@@ -33,14 +34,14 @@ class InvalidTransition(Exception):
     """A state change that the job's current state does not allow (e.g. cancel a finished run)."""
 
 
-def new_id(table: type[Job]) -> str:
-    return f"{PREFIX[table]}_{uuid.uuid4().hex[:16]}"
+def new_id(table: JobTable) -> str:
+    return f"{PREFIX_BY_TABLE[table]}_{uuid.uuid4().hex[:16]}"
 
 
 def create_job(
     session: Session,
     *,
-    table: type[Any],
+    table: type[J],
     spec: dict[str, Any],
     strategy: str,
     body_sha256: str,
@@ -48,7 +49,7 @@ def create_job(
     datasets: Sequence[str] = (),
     kind: str | None = None,
     trials_total: int | None = None,
-) -> tuple[Any, bool]:
+) -> tuple[J, bool]:
     """Insert and commit a queued job; with a known key, return the earlier job instead.
 
     Clients retrying at once send the same key concurrently: the loser of the race hits the
@@ -85,7 +86,7 @@ def create_job(
     return job, True
 
 
-def _by_key(session: Session, table: type[Any], key: str, body_sha256: str) -> Any:
+def _by_key(session: Session, table: type[J], key: str, body_sha256: str) -> J | None:
     """The job submitted with this Idempotency-Key, if any (a different body: a conflict)."""
     earlier = session.exec(select(table).where(col(table.idempotency_key) == key)).first()
     if earlier is not None and earlier.body_sha256 != body_sha256:
@@ -119,22 +120,22 @@ def _feed_label(feed: dict[str, Any]) -> str:
     return label
 
 
-def get_job(session: Session, *, table: type[Any], job_id: str) -> Any:
+def get_job(session: Session, *, table: type[J], job_id: str) -> J | None:
     return session.get(table, job_id)
 
 
 def list_jobs(
     session: Session,
     *,
-    table: type[Any],
+    table: type[J],
     status: str | None = None,
     strategy: str | None = None,
     kind: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[Any], int]:
+) -> tuple[list[J], int]:
     """A page of jobs, newest first, and the total that match."""
-    query = select(table).options(defer(table.spec))  # listings leave specs out
+    query = select(table).options(defer(cast(Any, table.spec)))  # listings leave specs out
     if status:
         query = query.where(col(table.status) == status)
     if strategy:
@@ -150,17 +151,17 @@ def list_jobs(
     return list(session.exec(page).all()), int(total)
 
 
-def claim_next(session: Session) -> Any:
+def claim_next(session: Session) -> Job | None:
     """The oldest queued job of any kind, marked running (committed); None when idle."""
-    candidates = []
-    for table in (BacktestRun, Optimization):
+    candidates: list[Job] = []
+    for table in JOB_TABLES:
         row = session.exec(
             select(table)
             .where(col(table.status) == "queued")
             .order_by(col(table.created_at), col(table.id))
         ).first()
         if row is not None:
-            candidates.append(row)
+            candidates.append(cast(Job, row))
     for job in sorted(candidates, key=lambda j: (j.created_at, j.id)):
         kind: Any = type(job)
         claimed = session.exec(
@@ -185,11 +186,11 @@ def blob_in_use(session: Session, *, digest: str) -> bool:
     """Whether any job still points at this result blob (identical results share one)."""
     return any(
         session.exec(select(table.id).where(col(table.result_blob) == digest)).first()
-        for table in (BacktestRun, Optimization)
+        for table in JOB_TABLES
     )
 
 
-def job_snapshot(session: Session, *, table: type[Job], job_id: str) -> dict[str, Any] | None:
+def job_snapshot(session: Session, *, table: JobTable, job_id: str) -> dict[str, Any] | None:
     """The few fields a job's event stream reports, or None once the job is deleted."""
     job = session.get(table, job_id)
     if job is None:
@@ -223,7 +224,7 @@ def start_job(session: Session, *, job: Job) -> bool:
 def requeue_interrupted(session: Session, *, max_attempts: int) -> tuple[int, int]:
     """After a crash: jobs left running go back to the queue, or fail once out of attempts."""
     requeued = failed = 0
-    for table in (BacktestRun, Optimization):
+    for table in JOB_TABLES:
         for job in session.exec(select(table).where(col(table.status) == "running")).all():
             if job.attempts >= max_attempts:
                 job.status, job.finished_at = "failed", utcnow()
@@ -357,7 +358,7 @@ def list_trials(session: Session, *, optimization_id: str) -> list[TrialRow]:
 def active_dataset_users(session: Session, *, dataset_id: str) -> list[str]:
     """Ids of queued or running jobs that read the dataset."""
     users: list[str] = []
-    for table in (BacktestRun, Optimization):
+    for table in JOB_TABLES:
         rows = session.exec(select(table).where(col(table.status).in_(("queued", "running")))).all()
         users.extend(job.id for job in rows if dataset_id in (job.datasets or []))
     return users
@@ -368,7 +369,7 @@ def queue_depth(session: Session) -> dict[str, int]:
     for state in ("queued", "running"):
         counts[state] = sum(
             int(session.exec(select(func.count()).where(col(table.status) == state)).one())
-            for table in (BacktestRun, Optimization)
+            for table in JOB_TABLES
         )
     return counts
 
@@ -379,7 +380,7 @@ def changed_jobs(
     """Jobs that are queued or running, created or finished after *since*, or in *watched*;
     and the *watched* ids that no longer exist (deleted). What a live job list polls for."""
     found: dict[str, Job] = {}
-    for table in (BacktestRun, Optimization):
+    for table in JOB_TABLES:
         query = (
             select(table)
             .options(defer(cast(Any, table.spec)))  # events carry no specs

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from stratforge.store.blobs import BlobStore
-from stratforge.store.tables import BacktestRun, Optimization
-
-KINDS = {"bt": "backtest", "op": "optimization"}
+from stratforge.store.kinds import BACKTEST, TABLE_BY_PREFIX, Job, kind_of
 
 
 class StoredResultError(LookupError):
@@ -21,18 +19,23 @@ class StoredResultError(LookupError):
 def stored_result(session: Session, blobs: BlobStore, *, job_id: str) -> tuple[str, dict[str, Any]]:
     """The kind (backtest, optimize or walkforward) and parsed result of a completed job."""
     prefix = job_id.partition("_")[0]
-    table: Any = {"bt": BacktestRun, "op": Optimization}.get(prefix)
+    table = TABLE_BY_PREFIX.get(prefix)
     if table is None:
         raise StoredResultError(f"{job_id!r} is not a job id; ids start with bt_ or op_")
     try:
-        job = session.get(table, job_id)
+        job = cast(Job | None, session.get(table, job_id))
     except (OperationalError, ProgrammingError):  # no schema: nothing was ever stored here
         raise StoredResultError(
-            f"no {KINDS[prefix]} {job_id!r}: this database has no stratforge tables yet"
+            f"no {_noun(prefix)} {job_id!r}: this database has no stratforge tables yet"
         ) from None
     if job is None:
-        raise StoredResultError(f"no {KINDS[prefix]} {job_id!r} in this database")
+        raise StoredResultError(f"no {_noun(prefix)} {job_id!r} in this database")
     if job.status != "completed" or not job.result_blob:
         raise StoredResultError(f"{job_id} is {job.status}; a report needs a completed run")
-    kind = "backtest" if table is BacktestRun else job.kind
-    return kind, json.loads(blobs.get(job.result_blob))
+    return kind_of(job).name, json.loads(blobs.get(job.result_blob))
+
+
+def _noun(prefix: str) -> str:
+    """What an id of this prefix names before its row is read ("optimization" covers both
+    searches and walk-forwards, which share the table)."""
+    return "backtest" if prefix == BACKTEST.id_prefix else "optimization"

@@ -7,7 +7,7 @@ import io
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from stratforge.api.dispatcher import store_backtest
+from stratforge.jobs.dispatcher import store_backtest
 from stratforge.core.engine import run_backtest
 from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
