@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from stratforge.core.engine import default_plugins
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings, get_settings
-from stratforge.plugin.manager import Plugins
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,8 @@ from scipy import stats as sps
 from stratforge import RunSpec, run_backtest
 from stratforge.analyzers import stats
 from stratforge.core.errors import SpecError
+from stratforge.core.plugins import Plugins
 from stratforge.core.results import RunResult
-from stratforge.plugin.manager import Plugins
 
 EPOCH = 719163.0  # backtrader day number of 1970-01-01
 

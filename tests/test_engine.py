@@ -10,7 +10,7 @@ import pytest
 
 from stratforge import RunSpec, run_backtest
 from stratforge.core.errors import SpecError
-from stratforge.plugin.manager import Plugins
+from stratforge.core.plugins import Plugins
 from tests.conftest import ohlc_frame
 
 # Closes chosen so SMA(2) and SMA(3) cross by hand-checkable margins. The fixture's open is

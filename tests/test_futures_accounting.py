@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from stratforge import RunSpec, run_backtest
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.futures import ContractChain, ContractId, ContractSpec
-from stratforge.plugin.manager import Plugins
 from tests.accounting_helpers import Book, Fill, Market, equity_by_step
 from tests.conftest import ohlc_frame
 from tests.futures_helpers import TEST_SPEC

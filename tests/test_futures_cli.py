@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from stratforge.core.markets import continuous_series, resolve_data
+from stratforge.core.plugins import Plugins
 from stratforge.core.spec import DataSpec
 from stratforge.futures import ContractCodeError
 from stratforge.futures.importer import contract_from_name, load_contract_dir
-from stratforge.plugin.manager import Plugins
 from tests.futures_helpers import HELD_INTO_EXPIRY
 from tests.test_cli import assert_one_line_error, stratforge
 

@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from stratforge import RunSpec, run_backtest
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.futures import ContractChain, ContractId, ContractSpec
-from stratforge.plugin.manager import Plugins
 from tests.accounting_helpers import Book, Fill, Market, equity_by_step
 from tests.futures_helpers import TEST_SPEC
 from tests.test_futures_accounting import Scripted, bars

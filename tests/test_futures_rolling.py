@@ -8,9 +8,9 @@ import pytest
 
 from stratforge import RunSpec, run_backtest
 from stratforge.core.errors import SpecError
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.futures import ContractChain, ContractSpec
-from stratforge.plugin.manager import Plugins
 from tests.futures_helpers import TEST_SPEC, chain_of, contract_frame
 
 MULT, COMMISSION = TEST_SPEC.multiplier, TEST_SPEC.commission

@@ -11,8 +11,8 @@ import pytest
 
 from stratforge import RunSpec, run_backtest
 from stratforge.core.errors import SpecError
-from stratforge.data.sources import synthetic
-from stratforge.plugin.manager import Plugins
+from stratforge.core.plugins import Plugins
+from stratforge.futures.sources import synthetic
 
 
 def futures(root: str, seed: int = 1, bars: int = 600, **args: Any) -> dict[str, Any]:

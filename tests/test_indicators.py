@@ -20,6 +20,7 @@ import pytest
 import stratforge.indicators as builtin
 from stratforge import RunSpec, run_backtest
 from stratforge.core.errors import SpecError
+from stratforge.core.plugins import Plugins
 from stratforge.data.feed import make_feed
 from stratforge.data.synthetic import generate_synthetic
 from stratforge.indicators import (
@@ -30,7 +31,6 @@ from stratforge.indicators import (
     GaussianFilter,
     KeltnerChannel,
 )
-from stratforge.plugin.manager import Plugins
 from stratforge.plugin.params import describe_params
 from tests.conftest import ohlc_frame
 

@@ -12,9 +12,9 @@ import pytest
 
 from stratforge import RunSpec, run_backtest
 from stratforge.core.errors import SpecError
+from stratforge.core.plugins import Plugins
 from stratforge.data import generate_synthetic
 from stratforge.futures import ContractChain, ContractId, ContractSpec
-from stratforge.plugin.manager import Plugins
 from tests.test_cli import assert_one_line_error, stratforge
 
 

@@ -13,8 +13,8 @@ import pytest
 
 from stratforge import RunSpec
 from stratforge.core.lookahead import check_lookahead
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
-from stratforge.plugin.manager import Plugins
 
 
 class PeekingStrategy(bt.Strategy):

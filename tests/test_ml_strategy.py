@@ -11,8 +11,8 @@ import pytest
 from stratforge import RunSpec, run_backtest
 from stratforge.core.engine import collect_result, prepare
 from stratforge.core.errors import SpecError
+from stratforge.core.plugins import Plugins
 from stratforge.core.results import RunResult
-from stratforge.plugin.manager import Plugins
 from stratforge.strategies.ml import MLClassifier, _probability_of_up, build_estimator
 
 SMALL = {

@@ -22,6 +22,7 @@ from stratforge.core.overfitting import (
     probability_of_overfitting,
     return_stats,
 )
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.core.space import (
     Choice,
@@ -34,7 +35,6 @@ from stratforge.core.space import (
     parse_dimension,
 )
 from stratforge.core.walkforward import WalkForwardSpec, layout_windows, walk_forward
-from stratforge.plugin.manager import Plugins
 from tests.optimize_helpers import FLAKY_PLUGIN, comparable, grid_spec
 from tests.test_cli import assert_one_line_error, stratforge
 

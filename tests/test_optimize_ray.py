@@ -20,8 +20,8 @@ import pytest
 
 from stratforge.core.executors import RayExecutor
 from stratforge.core.optimize import OptimizeSpec, optimize
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
-from stratforge.plugin.manager import Plugins
 from tests.optimize_helpers import FLAKY_PLUGIN, comparable, grid_spec
 
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from stratforge.core.plugins import BUILTIN_PLUGINS, PluginLoadError, Plugins
 from stratforge.core.settings import Settings
-from stratforge.plugin.manager import BUILTIN_PLUGINS, PluginLoadError, Plugins
 from stratforge.plugin.registry import DuplicateNameError
 
 DIR_PLUGIN = '''
@@ -35,7 +35,7 @@ def register_strategies(register):
 def test_builtins_register_like_any_plugin(plugins: Plugins) -> None:
     registries = plugins.registries
     assert registries.strategies.entry("sma_cross").plugin == "stratforge.strategies"
-    assert registries.data_sources.entry("synthetic").plugin == "stratforge.data.sources"
+    assert registries.data_sources.entry("synthetic").plugin == "stratforge.futures.sources"
     for name in BUILTIN_PLUGINS:
         assert plugins.manager.has_plugin(name)
     expected = {"sma_cross", "donchian_breakout", "rsi_reversion", "bollinger_reversion"}

@@ -9,8 +9,8 @@ import pytest
 
 from stratforge import RunSpec, run_backtest
 from stratforge.core.errors import SpecError
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
-from stratforge.plugin.manager import Plugins
 from tests.conftest import ohlc_frame
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.futures import ContractChain, ContractId
 from stratforge.futures.calendar import add_business_days
@@ -20,7 +21,6 @@ from stratforge.futures.rolls import (
     volume_crossover,
 )
 from stratforge.futures.synthetic import generate_chain
-from stratforge.plugin.manager import Plugins
 from tests.futures_helpers import chain_of, contract_frame
 
 

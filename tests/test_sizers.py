@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from stratforge import RunSpec, run_backtest
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
-from stratforge.plugin.manager import Plugins
 from tests.conftest import ohlc_frame
 
 BAR = 30  # the bar on which the test strategy asks its sizer

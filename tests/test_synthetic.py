@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from stratforge.data import CANONICAL_COLUMNS, generate_synthetic, sources, validate_frame
+from stratforge.futures import sources as futures_sources
 
 
 def test_same_arguments_same_frame_bit_for_bit() -> None:
@@ -130,10 +131,10 @@ def test_zero_volatility_is_a_smooth_drift() -> None:
 
 def test_source_signatures_are_keyword_only_and_documented() -> None:
     for func in (
-        sources.synthetic,
+        futures_sources.synthetic,
         sources.csv,
         sources.parquet,
-        sources.contracts_dir,
+        futures_sources.contracts_dir,
         sources.dataset,
     ):
         params = [
@@ -146,7 +147,7 @@ def test_source_signatures_are_keyword_only_and_documented() -> None:
         assert all(f"    {p.name}:" in doc for p in params)
         typing.get_type_hints(func)  # resolvable annotations
     assert inspect.signature(sources.csv).parameters["path"].default is inspect.Parameter.empty
-    synthetic_params = inspect.signature(sources.synthetic).parameters
+    synthetic_params = inspect.signature(futures_sources.synthetic).parameters
     plain = inspect.signature(generate_synthetic).parameters
     assert {k: p.default for k, p in synthetic_params.items() if k in plain and k != "price"} == {
         k: p.default for k, p in plain.items() if k != "price"
@@ -161,13 +162,14 @@ def test_source_hook_registers_the_builtin_sources() -> None:
         return obj
 
     sources.register_data_sources(register)
+    futures_sources.register_data_sources(register)
     assert registered == {
-        "synthetic": sources.synthetic,
+        "synthetic": futures_sources.synthetic,
         "csv": sources.csv,
         "parquet": sources.parquet,
-        "contracts_dir": sources.contracts_dir,
+        "contracts_dir": futures_sources.contracts_dir,
         "dataset": sources.dataset,
     }
     pd.testing.assert_frame_equal(
-        sources.synthetic(bars=20, seed=1), generate_synthetic(bars=20, seed=1)
+        futures_sources.synthetic(bars=20, seed=1), generate_synthetic(bars=20, seed=1)
     )

@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, Response
 from stratforge import __version__
 from stratforge.api import dashboard, errors
 from stratforge.api.deps import AppState, require_api_key
-from stratforge.jobs.dispatcher import Dispatcher
 from stratforge.api.hub import JobHub
 from stratforge.api.limits import BodyLimit
 from stratforge.api.origin import LocalOnly
@@ -35,8 +34,9 @@ from stratforge.api.routes import (
     system,
 )
 from stratforge.api.routes._jobs import job_out
-from stratforge.core.settings import Settings, get_settings, use_settings
-from stratforge.plugin.manager import Plugins
+from stratforge.core.plugins import Plugins
+from stratforge.core.settings import Settings, get_settings
+from stratforge.jobs.dispatcher import Dispatcher
 from stratforge.store.blobs import BlobStore
 from stratforge.store.db import make_engine, migrate
 
@@ -47,7 +47,6 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application for *settings* (default: from the environment)."""
     settings = settings or get_settings()
-    use_settings(settings)  # data sources of this process read the same data directory
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings)
     migrate(engine)

@@ -14,10 +14,10 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from stratforge.jobs.dispatcher import Dispatcher
 from stratforge.api.hub import JobHub
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
-from stratforge.plugin.manager import Plugins
+from stratforge.jobs.dispatcher import Dispatcher
 from stratforge.store.blobs import BlobStore
 
 

@@ -23,12 +23,12 @@ from rich.table import Table
 from stratforge.core.engine import run_backtest
 from stratforge.core.errors import SpecError, describe_validation_error
 from stratforge.core.markets import continuous_series, resolve_data
+from stratforge.core.plugins import PluginLoadError, Plugins
 from stratforge.core.results import PERCENT_METRICS, RunResult
 from stratforge.core.settings import Settings, get_settings
 from stratforge.core.spec import DataSpec, RunSpec
 from stratforge.data import DataValidationError, validate_file
 from stratforge.futures import ContinuousSeries
-from stratforge.plugin.manager import PluginLoadError, Plugins
 from stratforge.plugin.params import describe_params, jsonable_default
 from stratforge.plugin.registry import RegistryError
 

@@ -21,6 +21,7 @@ from stratforge.core.components import Component, resolve_component
 from stratforge.core.errors import SpecError
 from stratforge.core.markets import Market, ResolvedData, Window, load_market, resolve_datas
 from stratforge.core.metrics import compute_metrics
+from stratforge.core.plugins import Plugins
 from stratforge.core.recorder import ProgressCallback, RunRecorder
 from stratforge.core.results import (
     EquityCurve,
@@ -38,9 +39,9 @@ from stratforge.core.results import (
 from stratforge.core.settings import get_settings
 from stratforge.core.spec import RunSpec
 from stratforge.data.feed import make_feed
+from stratforge.data.stored import DatasetStore
 from stratforge.futures.broker import FuturesBroker, futures_comminfo
 from stratforge.futures.feed import RollingFeed
-from stratforge.plugin.manager import Plugins
 from stratforge.risk.guard import GuardedBroker, RiskGuard, RiskMonitor, RiskRule
 
 _TIMEFRAMES = {
@@ -89,7 +90,7 @@ def resolve(spec: RunSpec, plugins: Plugins) -> ResolvedRun:
         raise SpecError("slippage", "set either percent or fixed, not both")
     return ResolvedRun(
         spec=spec,
-        datas=resolve_datas(spec, reg),
+        datas=resolve_datas(spec, reg, datasets=DatasetStore(plugins.settings.data_dir)),
         strategy=resolve_component(reg.strategies, spec.strategy, "strategy"),
         sizer=resolve_component(reg.sizers, spec.sizer, "sizer") if spec.sizer else None,
         analyzers=[

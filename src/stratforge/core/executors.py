@@ -21,10 +21,10 @@ from typing import Any
 
 from stratforge.core.engine import PreparedRun, resolve
 from stratforge.core.markets import Market, MarketData
-from stratforge.core.settings import Settings, get_settings, use_settings
+from stratforge.core.plugins import Plugins
+from stratforge.core.settings import Settings, get_settings
 from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial, run_trials
-from stratforge.plugin.manager import Plugins
 
 log = logging.getLogger("stratforge.optimize")
 Batch = list[tuple[int, dict[str, Any]]]
@@ -89,7 +89,6 @@ def worker_plugins(settings_json: str) -> Plugins:
     """In a Ray worker: the driver's settings in force, plugins loaded once per settings."""
     _background_priority()
     settings = Settings.model_validate_json(settings_json)
-    use_settings(settings)
     plugins = _WORKER_PLUGINS.get(settings_json)
     if plugins is None:
         plugins = Plugins.load(settings)

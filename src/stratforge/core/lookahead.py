@@ -24,10 +24,10 @@ import pandas as pd
 
 from stratforge.core.engine import build_cerebro, num2iso, prepare
 from stratforge.core.markets import Market
+from stratforge.core.plugins import Plugins
 from stratforge.core.spec import RunSpec
 from stratforge.data.feed import date2num_array
 from stratforge.futures.continuous import ContinuousSeries
-from stratforge.plugin.manager import Plugins
 
 DEFAULT_SAMPLES = 10
 

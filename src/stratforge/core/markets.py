@@ -14,13 +14,14 @@ import pandas as pd
 
 from stratforge.core.components import Component, component, resolve_component
 from stratforge.core.errors import SpecError
+from stratforge.core.plugins import Registries
 from stratforge.core.spec import ComponentSpec, DataSpec, RunSpec
 from stratforge.data.feed import feed_columns
+from stratforge.data.stored import DatasetStore
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.continuous import ContinuousSeries, build_continuous
 from stratforge.futures.contracts import ContractSpec
 from stratforge.futures.feed import RollingFeed
-from stratforge.plugin.manager import Registries
 
 DEFAULT_ROLL = ComponentSpec(name="days_before_expiry")
 
@@ -36,6 +37,8 @@ class ResolvedData:
     roll: Component | None = None
     fx: Component | None = None
     contract_entry: Component | None = None
+    datasets: DatasetStore | None = None
+    """Where uploaded datasets are kept, for a source that takes a ``DatasetStore``."""
 
     _output: Any = dataclasses.field(default=None, repr=False)
 
@@ -52,6 +55,8 @@ class ResolvedData:
                 name = _contract_parameter(self.source.obj)
                 assert name is not None
                 params[name] = self.contract
+            if self.datasets is not None:
+                params.update(dict.fromkeys(_store_parameters(self.source.obj), self.datasets))
             self._output = self.source.obj(**params)
         return self._output
 
@@ -96,7 +101,9 @@ class Market:
         return self._columns
 
 
-def resolve_datas(spec: RunSpec, registries: Registries) -> list[ResolvedData]:
+def resolve_datas(
+    spec: RunSpec, registries: Registries, *, datasets: DatasetStore | None = None
+) -> list[ResolvedData]:
     datas = spec.datas
     fields = (
         ["data"] if not isinstance(spec.data, list) else [f"data[{i}]" for i in range(len(datas))]
@@ -109,6 +116,7 @@ def resolve_datas(spec: RunSpec, registries: Registries) -> list[ResolvedData]:
             seed=spec.seed,
             currency=spec.currency,
             fx_rates=spec.fx_rates,
+            datasets=datasets,
         )
         for data, where in zip(datas, fields, strict=True)
     ]
@@ -123,6 +131,16 @@ def _contract_parameter(source: Any) -> str | None:
     return None
 
 
+def _store_parameters(source: Any) -> list[str]:
+    """The names of the source's parameters that receive the dataset store."""
+    hints = typing.get_type_hints(source)
+    return [
+        name
+        for name in inspect.signature(source).parameters
+        if DatasetStore in (hints.get(name), *typing.get_args(hints.get(name)))
+    ]
+
+
 def resolve_data(
     data: DataSpec,
     reg: Registries,
@@ -131,6 +149,7 @@ def resolve_data(
     seed: int = 0,
     currency: str = "USD",
     fx_rates: dict[str, DataSpec] | None = None,
+    datasets: DatasetStore | None = None,
 ) -> ResolvedData:
     """Check one DataSpec: source and args, and for futures root, roll rule and FX source."""
     source = component(
@@ -138,7 +157,7 @@ def resolve_data(
     )
     if "seed" in inspect.signature(source.obj).parameters and "seed" not in source.params:
         source.params["seed"] = seed
-    resolved = ResolvedData(data, where, source)
+    resolved = ResolvedData(data, where, source, datasets=datasets)
     if data.root is None:
         if data.roll is not None:
             raise SpecError(f"{where}.roll", "a roll rule needs a futures root; set root too")
@@ -234,7 +253,10 @@ def _fx_rates(resolved: ResolvedData, index: pd.DatetimeIndex) -> np.ndarray:
     """The FX close at or before each bar (never a later rate)."""
     assert resolved.fx is not None and resolved.contract is not None
     currency = resolved.contract.currency
-    frame = resolved.fx.obj(**resolved.fx.params)
+    params = dict(resolved.fx.params)
+    if resolved.datasets is not None:
+        params.update(dict.fromkeys(_store_parameters(resolved.fx.obj), resolved.datasets))
+    frame = resolved.fx.obj(**params)
     rates = frame["close"].reindex(index, method="ffill")
     missing = rates.isna()
     if missing.any():

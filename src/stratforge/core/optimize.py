@@ -26,11 +26,11 @@ from stratforge.core.overfitting import (
     deflated_sharpe,
     probability_of_overfitting,
 )
+from stratforge.core.plugins import Plugins
 from stratforge.core.results import Metrics
 from stratforge.core.space import Constraint, ConstraintError, Dimension, grid_size
 from stratforge.core.spec import MAX_TEXT, ComponentSpec, RunSpec
 from stratforge.core.trials import Trial
-from stratforge.plugin.manager import Plugins
 from stratforge.plugin.params import describe_params
 from stratforge.plugin.registry import did_you_mean
 

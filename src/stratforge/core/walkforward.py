@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from stratforge.core.engine import PreparedRun, default_plugins, load_markets, resolve
 from stratforge.core.errors import SpecError
 from stratforge.core.optimize import Executor, OptimizeSpec, run_search
+from stratforge.core.plugins import Plugins
 from stratforge.core.trials import objective_value
-from stratforge.plugin.manager import Plugins
 
 _PERIOD = re.compile(r"^\s*(\d+)\s*([YMWD])\s*$", re.IGNORECASE)
 _UNITS = {"Y": "years", "M": "months", "W": "weeks", "D": "days"}

@@ -6,9 +6,23 @@ id that matches that pattern, so nothing a client sends reaches the filesystem a
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 _ID = re.compile(r"^ds_[0-9a-f]{16}$")
+
+
+@dataclass(frozen=True)
+class DatasetStore:
+    """Where uploaded datasets are kept: handed to the ``dataset`` source by the engine (from
+    the run's settings), never by the user, so a spec cannot point it elsewhere."""
+
+    data_dir: Path
+    engine_supplied: ClassVar[bool] = True
+
+    def path(self, dataset_id: str) -> Path:
+        return stored_dataset_path(self.data_dir, dataset_id)
 
 
 def dataset_id_for(sha256: str) -> str:

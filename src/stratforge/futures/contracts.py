@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 MONTH_CODES = "FGHJKMNQUVXZ"
 """Futures month letters, January (F) to December (Z)."""
@@ -102,6 +102,9 @@ class ContractSpec:
     ``expiry_rule`` names a function in ``stratforge.futures.calendar.EXPIRY_RULES`` that
     gives the last trade date of a contract month.
     """
+
+    engine_supplied: ClassVar[bool] = True
+    """A data source parameter of this type receives the data spec's root from the engine."""
 
     root: str
     name: str

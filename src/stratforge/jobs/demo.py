@@ -7,12 +7,12 @@ import io
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from stratforge.jobs.dispatcher import store_backtest
 from stratforge.core.engine import run_backtest
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
 from stratforge.data import generate_synthetic
-from stratforge.plugin.manager import Plugins
+from stratforge.jobs.dispatcher import store_backtest
 from stratforge.store import jobs
 from stratforge.store.blobs import BlobStore
 from stratforge.store.datasets import save_dataset

@@ -33,11 +33,11 @@ from stratforge.core.executors import (
     submit_backtest,
 )
 from stratforge.core.optimize import OptimizeSpec, Progress, optimize
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial
 from stratforge.core.walkforward import WalkForwardSpec, WindowResult, walk_forward
-from stratforge.plugin.manager import Plugins
 from stratforge.store import jobs
 from stratforge.store.blobs import BlobStore
 from stratforge.store.tables import BacktestRun, Optimization

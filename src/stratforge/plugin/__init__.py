@@ -1,16 +1,16 @@
-"""Plugin machinery: hook specifications, typed registries and the plugin manager factory."""
+"""Plugin machinery: hook markers, kinds, typed registries and the loading of plugins.
 
-from stratforge.plugin.hookspecs import hookimpl
-from stratforge.plugin.manager import (
-    PluginLoadError,
-    Plugins,
-    Registries,
-    get_plugin_manager,
-    load_registries,
-)
+Generic: no module here knows a domain type. ``stratforge.core.plugins`` composes the
+hooks, kinds and built-ins into the registries the engine reads.
+"""
+
+from stratforge.plugin.hookspecs import hookimpl, hookspec
+from stratforge.plugin.kinds import Kind
+from stratforge.plugin.manager import PluginError, PluginLoadError
 from stratforge.plugin.registry import (
     DuplicateNameError,
     Entry,
+    Register,
     Registry,
     UnknownNameError,
 )
@@ -18,12 +18,12 @@ from stratforge.plugin.registry import (
 __all__ = [
     "DuplicateNameError",
     "Entry",
+    "Kind",
+    "PluginError",
     "PluginLoadError",
-    "Plugins",
-    "Registries",
+    "Register",
     "Registry",
     "UnknownNameError",
-    "get_plugin_manager",
     "hookimpl",
-    "load_registries",
+    "hookspec",
 ]

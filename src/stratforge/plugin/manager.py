@@ -1,136 +1,79 @@
-"""The plugin manager factory and the registries it fills.
+"""Loading plugins into a pluggy manager, and filling one registry per kind from them.
 
-Load order: hook specifications, the built-in plugins (registered exactly like third-party
-ones), entry points of group ``stratforge``, then ``*.py`` files of the plugin directories.
+Generic machinery: the hook specifications, the built-in plugins and the kinds come from the
+caller (``stratforge.core.plugins`` composes them). Load order: hook specifications, the
+built-in plugins (registered exactly like third-party ones), entry points of group
+``stratforge``, then ``*.py`` files of the plugin directories.
 """
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import importlib.util
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import backtrader as bt
 import pluggy
 
-from stratforge.futures.contracts import ContractSpec
-from stratforge.plugin import hookspecs
+from stratforge.plugin.hookspecs import PROJECT_NAME
+from stratforge.plugin.kinds import Kind
 from stratforge.plugin.registry import Registry, RegistryError, did_you_mean
-from stratforge.risk.guard import RiskRule
-
-if TYPE_CHECKING:
-    from stratforge.core.settings import Settings
-
-BUILTIN_PLUGINS = (
-    "stratforge.strategies",
-    "stratforge.indicators",
-    "stratforge.sizers",
-    "stratforge.analyzers",
-    "stratforge.data.sources",
-    "stratforge.futures.specs",
-    "stratforge.futures.rolls",
-    "stratforge.optimizers",
-    "stratforge.risk",
-    "stratforge.report.panels",
-)
 
 
-class PluginLoadError(RuntimeError):
+class PluginError(RuntimeError):
+    """Code of a plugin failed; the message names the plugin and the hook."""
+
+
+class PluginLoadError(PluginError):
     """A plugin could not be imported or registered."""
 
 
-def _subclass_of(base: type) -> Callable[[object], str | None]:
-    def check(obj: object) -> str | None:
-        if isinstance(obj, type) and issubclass(obj, base):
-            return None
-        return f"{obj!r} is not a subclass of {base.__module__}.{base.__qualname__}"
+@dataclass(frozen=True)
+class LoadOptions:
+    """Which plugins to load, besides the built-ins."""
 
-    return check
-
-
-def _instance_of(cls: type) -> Callable[[object], str | None]:
-    def check(obj: object) -> str | None:
-        return None if isinstance(obj, cls) else f"{obj!r} is not a {cls.__qualname__}"
-
-    return check
+    blocked: Sequence[str] = ()
+    autoload: bool = True
+    """Load the entry points of group ``stratforge`` (installed plugin packages)."""
+    directories: Sequence[Path] = ()
+    """Folders whose ``*.py`` files are plugins (a project's, or ``--plugins-dir``)."""
 
 
-def _callable(obj: object) -> str | None:
-    return None if callable(obj) else f"{obj!r} is not callable"
-
-
-@dataclass
-class Registries:
-    """One typed registry per kind; each field name is the hook suffix."""
-
-    strategies: Registry[type[bt.Strategy]]
-    indicators: Registry[type[bt.Indicator]]
-    sizers: Registry[type[bt.Sizer]]
-    analyzers: Registry[type[bt.Analyzer]]
-    data_sources: Registry[Callable[..., Any]]
-    contracts: Registry[ContractSpec]
-    roll_rules: Registry[Callable[..., Any]]
-    optimizers: Registry[Callable[..., Any]]
-    risk_rules: Registry[type[RiskRule]]
-    report_panels: Registry[Callable[..., Any]]
-
-    @classmethod
-    def empty(cls) -> Registries:
-        return cls(
-            strategies=Registry("strategy", _subclass_of(bt.Strategy)),
-            indicators=Registry("indicator", _subclass_of(bt.Indicator)),
-            sizers=Registry("sizer", _subclass_of(bt.Sizer)),
-            analyzers=Registry("analyzer", _subclass_of(bt.Analyzer)),
-            data_sources=Registry("data source", _callable),
-            contracts=Registry("contract", _instance_of(ContractSpec)),
-            roll_rules=Registry("roll rule", _callable),
-            optimizers=Registry("optimizer", _callable),
-            risk_rules=Registry("risk rule", _subclass_of(RiskRule)),
-            report_panels=Registry("report panel", _callable),
-        )
-
-    def by_kind(self) -> dict[str, Registry[Any]]:
-        """Registries keyed by hook suffix (``strategies``, ``indicators``, ...)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def kind(self, name: str) -> Registry[Any]:
-        """A registry by plural (``strategies``) or singular (``strategy``) name."""
-        for plural, registry in self.by_kind().items():
-            if name in (plural, registry.kind, registry.kind.replace(" ", "_")):
-                return registry
-        raise KeyError(f"unknown kind {name!r}; kinds: {', '.join(self.by_kind())}")
-
-
-def get_plugin_manager(settings: Settings) -> pluggy.PluginManager:
-    """A new plugin manager with every enabled plugin loaded."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
-    for blocked in settings.blocked_plugins:
+def new_plugin_manager(
+    *, hookspecs: Iterable[ModuleType | type], builtins: Sequence[str], options: LoadOptions
+) -> pluggy.PluginManager:
+    """A new plugin manager with every enabled plugin loaded and every hook known."""
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    for spec in hookspecs:
+        pm.add_hookspecs(spec)
+    for blocked in options.blocked:
         pm.set_blocked(blocked)
-    for module_name in BUILTIN_PLUGINS:
+    for module_name in builtins:
         if not pm.is_blocked(module_name):
             pm.register(importlib.import_module(module_name), name=module_name)
-    if not settings.disable_plugin_autoload:
+    if options.autoload:
         _load_entry_points(pm)
-    for directory in settings.plugins_dirs:
+    for directory in options.directories:
         _load_directory(pm, Path(directory))
     _check_pending(pm)
+    _name_the_plugin_in_errors(pm)
     return pm
 
 
 def _check_pending(pm: pluggy.PluginManager) -> None:
     """A hook implementation without a specification (a misspelled ``register_strategie``)
     would be ignored without a word: fail loading instead, naming the plugin and the hook."""
-    known = sorted(name for name in vars(hookspecs) if name.startswith(("register_", "configure_")))
-    for name in sorted(vars(pm.hook)):
-        caller = getattr(pm.hook, name)
-        if name.startswith("_") or not hasattr(caller, "has_spec") or caller.has_spec():
+    callers = {name: getattr(pm.hook, name) for name in vars(pm.hook) if not name.startswith("_")}
+    known = sorted(name for name, caller in callers.items() if caller.has_spec())
+    for name, caller in sorted(callers.items()):
+        if caller.has_spec():
             continue
         for impl in caller.get_hookimpls():
             if not impl.optionalhook:
@@ -143,7 +86,7 @@ def _check_pending(pm: pluggy.PluginManager) -> None:
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
     try:
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+        pm.load_setuptools_entrypoints(PROJECT_NAME)
     except Exception as exc:  # a broken third-party plugin must name itself
         raise PluginLoadError(f"loading entry points of group 'stratforge' failed: {exc}") from exc
 
@@ -175,12 +118,12 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
-def plugin_versions(pm: pluggy.PluginManager) -> dict[str, str | None]:
+def plugin_versions(pm: pluggy.PluginManager, builtins: Sequence[str]) -> dict[str, str | None]:
     """Plugin name -> version: the distribution's for entry points, stratforge's for built-ins."""
     versions: dict[str, str | None] = {}
     own: str | None = dist_version("stratforge")
     for name, _plugin in pm.list_name_plugin():
-        versions[name] = own if name in BUILTIN_PLUGINS else None
+        versions[name] = own if name in builtins else None
     for plugin, dist in pm.list_plugin_distinfo():
         registered_name = pm.get_name(plugin)
         if registered_name is not None:
@@ -188,35 +131,71 @@ def plugin_versions(pm: pluggy.PluginManager) -> dict[str, str | None]:
     return versions
 
 
-def load_registries(pm: pluggy.PluginManager) -> Registries:
-    """Call every ``register_<plural>`` hook, recording which plugin gave what."""
-    registries = Registries.empty()
-    versions = plugin_versions(pm)
-    for plural, registry in registries.by_kind().items():
-        caller = getattr(pm.hook, f"register_{plural}")
-        for impl in caller.get_hookimpls():  # registration order: built-ins first
-            register = registry.bind(impl.plugin_name, versions.get(impl.plugin_name))
-            try:
-                impl.function(register=register)
-            except RegistryError:
-                raise  # duplicates and bad items already name the plugins involved
-            except Exception as exc:  # the plugin's own code failed: say which plugin
-                raise PluginLoadError(
-                    f"plugin {impl.plugin_name!r} failed in register_{plural}: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
+_CALLING: contextvars.ContextVar[str] = contextvars.ContextVar("stratforge_calling_plugin")
+
+
+def fill_registries(
+    pm: pluggy.PluginManager, kinds: Iterable[Kind], versions: dict[str, str | None]
+) -> dict[str, Registry[Any]]:
+    """One registry per kind, filled by calling its ``register_<plural>`` hook.
+
+    The hook is called through pluggy's caller (so its ordering and wrappers apply); what
+    each plugin registers is recorded under its name and added in load order, built-ins
+    first, so a ``replace=True`` override always lands on the entry it replaces."""
+    registries: dict[str, Registry[Any]] = {}
+    order = [name for name, _plugin in pm.list_name_plugin()]
+    for kind in kinds:
+        registry: Registry[Any] = Registry(kind.singular, kind.check)
+        calls: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
+
+        def register(*args: Any, _calls: dict[str, list[Any]] = calls, **kwargs: Any) -> Any:
+            _calls.setdefault(_CALLING.get(), []).append((args, kwargs))
+            return args[0] if args else kwargs.get("obj")
+
+        getattr(pm.hook, kind.hook_name)(register=register)
+        for plugin in sorted(calls, key=order.index):
+            bound = registry.bind(plugin, versions.get(plugin))
+            for args, kwargs in calls[plugin]:
+                bound(*args, **kwargs)
+        registries[kind.plural] = registry
     return registries
 
 
-@dataclass
-class Plugins:
-    """A loaded plugin manager with its filled registries: what the engine needs."""
+def _name_the_plugin_in_errors(pm: pluggy.PluginManager) -> None:
+    """Wrap each hook implementation once: it runs knowing which plugin it is (so what it
+    registers is attributed to it), and an exception from the plugin's own code comes out
+    naming the plugin and the hook. (pluggy calls ``impl.function`` with the hook's
+    arguments by position; wrappers are generators and are left as they are.)"""
+    for name in vars(pm.hook):
+        caller = getattr(pm.hook, name)
+        if name.startswith("_") or not caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if not (impl.hookwrapper or impl.wrapper):
+                impl.function = _attributed(impl.function, impl.plugin_name, name)
 
-    manager: pluggy.PluginManager
-    registries: Registries
-    versions: dict[str, str | None]
 
-    @classmethod
-    def load(cls, settings: Settings) -> Plugins:
-        pm = get_plugin_manager(settings)
-        return cls(pm, load_registries(pm), plugin_versions(pm))
+def _attributed(function: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
+    failure = PluginLoadError if hook.startswith("register_") else PluginError
+
+    def call(*args: Any) -> Any:
+        with _calling(plugin):
+            try:
+                return function(*args)
+            except (RegistryError, PluginError):
+                raise  # these already name the plugins involved
+            except Exception as exc:  # the plugin's own code failed: say which plugin
+                raise failure(
+                    f"plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}"
+                ) from exc
+
+    return call
+
+
+@contextmanager
+def _calling(plugin: str) -> Iterator[None]:
+    token = _CALLING.set(plugin)
+    try:
+        yield
+    finally:
+        _CALLING.reset(token)

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
-from stratforge.futures.contracts import ContractSpec
 from stratforge.plugin.registry import did_you_mean
 
 _REQUIRED = inspect.Parameter.empty
@@ -78,7 +77,7 @@ def describe_params(obj: object) -> list[ParamInfo]:
             )
             for p in inspect.signature(obj).parameters.values()
             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-            and not _is_injected(hints.get(p.name))
+            and not engine_supplied(hints.get(p.name))
         ]
     return []
 
@@ -91,9 +90,14 @@ def _field_default(f: dataclasses.Field[Any]) -> Any:
     return _REQUIRED
 
 
-def _is_injected(annotation: Any) -> bool:
-    """Parameters the engine fills itself (a ContractSpec for futures sources)."""
-    return ContractSpec in (annotation, *typing.get_args(annotation))
+def engine_supplied(annotation: Any) -> bool:
+    """Whether a parameter is filled by the engine, not the user: its type (or a member of
+    its union) says so with a class attribute ``engine_supplied = True`` (a futures source's
+    ``ContractSpec``, the dataset source's store). Such parameters are not user params."""
+    return any(
+        isinstance(option, type) and getattr(option, "engine_supplied", False) is True
+        for option in (annotation, *typing.get_args(annotation))
+    )
 
 
 def validate_params(obj: object, given: Mapping[str, Any], *, field: str) -> dict[str, Any]:

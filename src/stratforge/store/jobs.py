@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from stratforge.store.kinds import JOB_TABLES, PREFIX_BY_TABLE, Job, JobTable
 from stratforge.store.tables import FINISHED, BacktestRun, Optimization, TrialRow, utcnow
 
-J = TypeVar("J", BacktestRun, Optimization)
+J = TypeVar("J", bound=BacktestRun | Optimization)
 """A job table: functions given one return rows of that table."""
 
 
@@ -34,7 +34,7 @@ class InvalidTransition(Exception):
     """A state change that the job's current state does not allow (e.g. cancel a finished run)."""
 
 
-def new_id(table: JobTable) -> str:
+def new_id(table: type[Job]) -> str:
     return f"{PREFIX_BY_TABLE[table]}_{uuid.uuid4().hex[:16]}"
 
 
@@ -59,7 +59,7 @@ def create_job(
         if earlier is not None:
             return earlier, False
     fields: dict[str, Any] = {
-        "id": new_id(table),
+        "id": new_id(cast(type[Job], table)),
         "spec": spec,
         "strategy": strategy,
         "body_sha256": body_sha256,

@@ -47,7 +47,7 @@ JOB_TABLES: tuple[JobTable, ...] = (BacktestRun, Optimization)
 BY_NAME = {kind.name: kind for kind in JOB_KINDS}
 BY_RESOURCE = {kind.resource: kind for kind in JOB_KINDS}
 TABLE_BY_PREFIX: dict[str, JobTable] = {kind.id_prefix: kind.table for kind in JOB_KINDS}
-PREFIX_BY_TABLE: dict[JobTable, str] = {kind.table: kind.id_prefix for kind in JOB_KINDS}
+PREFIX_BY_TABLE: dict[type[Job], str] = {kind.table: kind.id_prefix for kind in JOB_KINDS}
 
 
 def kind_of(job: Job) -> JobKind:
