@@ -24,7 +24,7 @@ from stratforge.core.overfitting import (
 )
 from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
-from stratforge.core.space import (
+from stratforge.optimizers.space import (
     Choice,
     Constraint,
     ConstraintError,

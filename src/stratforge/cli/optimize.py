@@ -31,7 +31,7 @@ from stratforge.core.optimize import (
     optimize,
     trial_table,
 )
-from stratforge.core.space import grid_size, parse_dimension
+from stratforge.optimizers.space import grid_size, parse_dimension
 from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial
 from stratforge.core.walkforward import WalkForwardResult, WalkForwardSpec, walk_forward

@@ -1,19 +1,13 @@
-"""Errors the engine raises for bad user input; each names the offending field."""
+"""Errors the engine raises for bad user input; each names the offending field.
+
+``SpecError`` is defined on the plugin floor (plugins raise it too) and named here as well,
+since every adapter reports it with ``describe_validation_error``'s one-line style."""
 
 from __future__ import annotations
 
+from stratforge.plugin.errors import SpecError
 
-class SpecError(ValueError):
-    """A RunSpec field is invalid; ``field`` is its dotted path, the message says the fix."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        # pickled by its constructor's arguments, so it crosses the Ray boundary intact
-        return (type(self), (self.field, self.message))
+__all__ = ["SpecError", "describe_validation_error"]
 
 
 def describe_validation_error(exc: Exception) -> str:

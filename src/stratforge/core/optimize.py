@@ -28,9 +28,10 @@ from stratforge.core.overfitting import (
 )
 from stratforge.core.plugins import Plugins
 from stratforge.core.results import Metrics
-from stratforge.core.space import Constraint, ConstraintError, Dimension, grid_size
 from stratforge.core.spec import MAX_TEXT, ComponentSpec, RunSpec
 from stratforge.core.trials import Trial
+from stratforge.optimizers.search import Optimizer, SearchContext
+from stratforge.optimizers.space import Constraint, ConstraintError, Dimension, grid_size
 from stratforge.plugin.params import describe_params
 from stratforge.plugin.registry import did_you_mean
 
@@ -74,30 +75,6 @@ class OptimizeSpec(BaseModel):
         if blocks % 2:
             raise ValueError("pbo_blocks must be even")
         return blocks
-
-
-class SearchContext(BaseModel):
-    """What a search method is told about the search it serves."""
-
-    budget: int | None
-    seed: int
-    maximize: bool
-
-
-class Optimizer(Protocol):
-    """A search method: ``register_optimizers`` contributes classes of this shape.
-
-    ``__init__(self, space, context, /, **params)``: *space* maps names to dimensions,
-    *context* is a ``SearchContext``; keyword params are the method's user parameters.
-    """
-
-    def ask(self, n: int) -> list[dict[str, Any]]:
-        """Up to *n* new candidates; an empty list ends the search."""
-        ...
-
-    def tell(self, params: dict[str, Any], value: float | None) -> None:
-        """The objective of a finished candidate (None if failed or undefined)."""
-        ...
 
 
 class Executor(Protocol):

@@ -7,7 +7,7 @@ import math
 import backtrader as bt
 import numpy as np
 
-from stratforge.core.errors import SpecError
+from stratforge.plugin.errors import SpecError
 
 
 class RollYield(bt.Indicator):

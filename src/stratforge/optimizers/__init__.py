@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from stratforge.core.optimize import SearchContext
-from stratforge.core.space import grid
+from stratforge.optimizers.search import SearchContext
+from stratforge.optimizers.space import grid
 from stratforge.plugin.hookspecs import hookimpl
 from stratforge.plugin.registry import Register
 

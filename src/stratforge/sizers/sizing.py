@@ -15,7 +15,7 @@ from typing import Any
 import backtrader as bt
 import numpy as np
 
-from stratforge.core.errors import SpecError
+from stratforge.plugin.errors import SpecError
 from stratforge.risk.guard import multiplier, reference_price, risk_event
 
 log = logging.getLogger("stratforge.sizers")

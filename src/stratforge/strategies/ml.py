@@ -22,7 +22,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from stratforge.core.errors import SpecError
+from stratforge.plugin.errors import SpecError
 from stratforge.plugin.registry import did_you_mean
 from stratforge.strategies.base import SignalStrategy
 

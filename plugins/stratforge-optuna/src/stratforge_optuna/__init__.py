@@ -8,8 +8,8 @@ from typing import Any
 import optuna
 
 from stratforge import hookimpl
-from stratforge.core.optimize import SearchContext
-from stratforge.core.space import Choice, FloatRange, IntRange, LogRange
+from stratforge.optimizers.search import SearchContext
+from stratforge.optimizers.space import Choice, FloatRange, IntRange, LogRange
 
 DEFAULT_BUDGET = 50
 

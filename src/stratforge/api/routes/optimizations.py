@@ -19,7 +19,7 @@ from stratforge.api.schemas import (
 from stratforge.core.engine import resolve
 from stratforge.core.errors import SpecError
 from stratforge.core.optimize import OptimizeSpec, check_space, make_optimizer
-from stratforge.core.space import grid_size
+from stratforge.optimizers.space import grid_size
 from stratforge.core.walkforward import WalkForwardSpec, count_windows
 from stratforge.store import jobs
 from stratforge.store.tables import Optimization
