@@ -7,7 +7,7 @@ STAMP := $(VENV)/.stratforge-installed
 EXAMPLE := plugins/stratforge-example
 OPTUNA := plugins/stratforge-optuna
 
-.PHONY: run demo test lint typecheck bench browser docs pictures clean
+.PHONY: run demo test lint typecheck bench browser docs pictures openapi clean
 
 $(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml $(OPTUNA)/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ docs: $(STAMP)
 # Redraw docs/img/ (futures figures and dashboard screenshots) with headless Chromium.
 pictures: $(STAMP) browser
 	$(BIN)/python scripts/doc_pictures.py
+
+# The committed REST contract: api/openapi.json and api/examples/*.json, from create_app
+# (tests/test_openapi_contract.py fails until they are regenerated after an API change).
+openapi: $(STAMP)
+	$(BIN)/python -m stratforge.api.contract --out api
 
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
