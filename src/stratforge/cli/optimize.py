@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,107 +10,28 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from stratforge.cli import (
-    _plugins,
-    _settings,
-    app,
-    data_spec,
-    err,
-    out,
-    parse_assignments,
-    user_errors,
-)
+from stratforge.cli.app import current_settings, err, load_plugins, out, user_errors
+from stratforge.cli.options import search_spec
 from stratforge.core.errors import SpecError
 from stratforge.core.executors import make_executor
 from stratforge.core.optimize import (
     OptimizeSpec,
     SearchResult,
-    check_space,
-    make_optimizer,
     optimize,
     trial_table,
 )
-from stratforge.optimizers.space import grid_size, parse_dimension
-from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial
-from stratforge.core.walkforward import WalkForwardResult, WalkForwardSpec, walk_forward
+from stratforge.core.walkforward import (
+    WalkForwardResult,
+    WalkForwardSpec,
+    WindowResult,
+    walk_forward,
+)
+from stratforge.jobs.plan import plan_search
 
 SpecFile = Annotated[
     Path | None, typer.Option("--spec", help="Base RunSpec (JSON file) instead of the options.")
 ]
-
-
-def parse_space(pairs: list[str] | None) -> dict[str, Any]:
-    """``name=SPACE`` options as dimensions: ``5:50:5``, ``0.5:2:0.5``, ``log:1:100:5``, ``a,b``."""
-    space = {}
-    for name, text in parse_assignments(pairs, "--param").items():
-        try:
-            space[name] = parse_dimension(text).model_dump()
-        except ValueError as exc:
-            errors = getattr(exc, "errors", None)
-            message = errors()[0]["msg"] if callable(errors) else str(exc)
-            raise SpecError(f"--param {name}", message.removeprefix("Value error, ")) from None
-    if not space:
-        raise SpecError(
-            "--param", "give at least one parameter to search, e.g. --param fast=5:50:5"
-        )
-    return space
-
-
-def base_spec(
-    spec_file: Path | None,
-    strategy: str,
-    fixed: list[str] | None,
-    data: str,
-    data_arg: list[str] | None,
-    root: str | None,
-    roll: str | None,
-    adjust: str,
-    start: str | None,
-    end: str | None,
-    cash: float,
-    seed: int,
-) -> dict[str, Any]:
-    if spec_file is not None:
-        return json.loads(RunSpec.model_validate_json(spec_file.read_text()).model_dump_json())
-    source_args: dict[str, Any] = parse_assignments(data_arg, "--data-arg")
-    return {
-        "data": data_spec(data, source_args, None, start, end, root, roll, None, adjust),
-        "strategy": {"name": strategy, "params": parse_assignments(fixed, "--fixed")},
-        "cash": cash,
-        "seed": seed,
-    }
-
-
-def search_spec(options: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "base": base_spec(
-            options["spec_file"],
-            options["strategy"],
-            options["fixed"],
-            options["data"],
-            options["data_arg"],
-            options["root"],
-            options["roll"],
-            options["adjust"],
-            options["start"],
-            options["end"],
-            options["cash"],
-            options["seed"],
-        ),
-        "space": parse_space(options["param"]),
-        "method": {
-            "name": options["method"],
-            "params": parse_assignments(options["method_param"], "--method-param"),
-        },
-        "metric": options["metric"],
-        "maximize": options["maximize"],
-        "constraints": options["constraint"] or [],
-        "trials": options["trials"],
-        "seed": options["seed"],
-        "executor": options["executor"],
-        "workers": options["workers"],
-    }
 
 
 class TrialProgress:
@@ -210,11 +130,10 @@ def print_top(result: SearchResult, n: int, maximize: bool, metric: str) -> None
 def _executor(name: str, workers: int | None, ray_address: str | None) -> Any:
     if name not in ("serial", "ray"):
         raise SpecError("--executor", f"expected serial or ray, got {name!r}")
-    address = ray_address or _settings().ray_address
+    address = ray_address or current_settings().ray_address
     return make_executor(name, workers=workers, address=address)
 
 
-@app.command("optimize")
 def optimize_command(
     param: Annotated[
         list[str] | None,
@@ -259,11 +178,8 @@ def optimize_command(
     """Search strategy parameters (grid, random, ...) in parallel on Ray or serially."""
     with user_errors():
         spec = OptimizeSpec.model_validate(search_spec(locals()))
-        plugins = _plugins()
-        check_space(spec, plugins)
-        make_optimizer(spec, plugins)  # method name and params are checked before any work
-        space_total = grid_size(spec.space) if spec.method.name == "grid" else None
-        total = min(filter(None, [spec.trials, space_total]), default=None)
+        plugins = load_plugins()
+        total = plan_search(spec, plugins).trials
         runner = _executor(spec.executor, spec.workers, ray_address)
         try:
             with TrialProgress(total, spec.metric) as progress:
@@ -279,7 +195,6 @@ def optimize_command(
         raise typer.Exit(130)
 
 
-@app.command("walkforward")
 def walkforward_command(
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="As for optimize.")
@@ -324,22 +239,11 @@ def walkforward_command(
         spec = WalkForwardSpec.model_validate(
             {"search": search, "train": train, "test": test, "step": step, "anchored": anchored}
         )
-        check_space(spec.search, _plugins())
+        plugins = load_plugins()
+        plan_search(spec.search, plugins, where="search.")  # as the API names fields
         runner = _executor(spec.search.executor, spec.search.workers, ray_address)
         try:
-            result = walk_forward(
-                spec,
-                plugins=_plugins(),
-                executor=runner,
-                on_window=lambda w: err.print(
-                    f"window {w.index + 1}: train {w.train_start[:10]}..{w.train_end[:10]} "
-                    f"best {w.best_params} IS {w.in_sample:.4g} | test "
-                    f"{w.test_start[:10]}..{w.test_end[:10]} OOS {w.out_of_sample:.4g}"
-                    if w.in_sample is not None and w.out_of_sample is not None
-                    else f"window {w.index + 1}: no completed trial",
-                    highlight=False,
-                ),
-            )
+            result = walk_forward(spec, plugins=plugins, executor=runner, on_window=print_window)
         finally:
             runner.close()
         if out_file is not None:
@@ -347,6 +251,18 @@ def walkforward_command(
     print_walkforward(result, spec.search.metric)
     if out_file is not None:
         out.print(f"walk-forward result written to {out_file}")
+
+
+def print_window(w: WindowResult) -> None:
+    """One finished window, as the walk-forward goes (on stderr, like the progress bar)."""
+    err.print(
+        f"window {w.index + 1}: train {w.train_start[:10]}..{w.train_end[:10]} "
+        f"best {w.best_params} IS {w.in_sample:.4g} | test "
+        f"{w.test_start[:10]}..{w.test_end[:10]} OOS {w.out_of_sample:.4g}"
+        if w.in_sample is not None and w.out_of_sample is not None
+        else f"window {w.index + 1}: no completed trial",
+        highlight=False,
+    )
 
 
 def print_walkforward(result: WalkForwardResult, metric: str) -> None:

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Request, Response
 
 from stratforge.api.deps import SessionDep, StateDep
-from stratforge.api.files import check_network_paths
 from stratforge.api.routes import _jobs
 from stratforge.api.schemas import BACKTEST_EXAMPLE, FUTURES_EXAMPLE, BacktestOut
-from stratforge.core.engine import resolve
 from stratforge.core.spec import RunSpec
+from stratforge.jobs.plan import plan_backtest
 from stratforge.store.tables import BacktestRun
 
 router = APIRouter(prefix="/backtests", tags=["backtests"])
@@ -42,7 +41,7 @@ def submit_backtest(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Queue a backtest; 202 with its id and URL. Names and parameters are checked first."""
-    check_network_paths(resolve(spec, state.plugins), state.settings.network_roots())
+    plan_backtest(spec, state.plugins, network_roots=state.settings.network_roots())
     datasets = _jobs.check_datasets(session, [spec], "")
     return _jobs.submit(
         request=request,

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 
 from stratforge.api.deps import SessionDep, StateDep
-from stratforge.api.files import check_network_paths
 from stratforge.api.routes import _jobs
 from stratforge.api.routes.backtests import IdempotencyKey
 from stratforge.api.schemas import (
@@ -16,45 +15,14 @@ from stratforge.api.schemas import (
     OptimizationOut,
     TrialOut,
 )
-from stratforge.core.engine import resolve
-from stratforge.core.errors import SpecError
-from stratforge.core.optimize import OptimizeSpec, check_space, make_optimizer
-from stratforge.optimizers.space import grid_size
-from stratforge.core.walkforward import WalkForwardSpec, count_windows
+from stratforge.core.optimize import OptimizeSpec
+from stratforge.core.walkforward import WalkForwardSpec
+from stratforge.jobs.plan import plan_search, plan_walkforward
 from stratforge.store import jobs
 from stratforge.store.tables import Optimization
 
 router = APIRouter(prefix="/optimizations", tags=["optimizations"])
 walkforward_router = APIRouter(prefix="/walkforwards", tags=["walk-forward"])
-
-
-def _check_search(state: Any, search: OptimizeSpec, where: str, windows: int = 1) -> int | None:
-    """Validate a search before queueing it (repeated over *windows* walk-forward windows);
-    returns the number of trials of one search if known."""
-    try:
-        check_network_paths(resolve(search.base, state.plugins), state.settings.network_roots())
-    except SpecError as exc:
-        raise SpecError(f"{where}base.{exc.field}", exc.message) from None
-    try:
-        check_space(search, state.plugins)
-        make_optimizer(search, state.plugins)
-    except SpecError as exc:
-        raise SpecError(f"{where}{exc.field}", exc.message) from None
-    size = grid_size(search.space) if search.method.name == "grid" else None
-    total = min(filter(None, [search.trials, size]), default=None)
-    limit = state.settings.max_trials
-    backtests = (total or search.trials or 0) * windows
-    if backtests > limit:
-        per = f"{total or search.trials:,} trials" + (
-            f" in each of {windows:,} windows" if windows > 1 else ""
-        )
-        raise SpecError(
-            f"{where}space",
-            f"the search has {per}, more than the limit of {limit:,} backtests; "
-            "narrow the ranges, use method random with a trials budget"
-            + (", or fewer windows (a longer step)" if windows > 1 else ""),
-        )
-    return total
 
 
 @router.post("", status_code=202, response_model=OptimizationOut)
@@ -70,7 +38,12 @@ def submit_optimization(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Queue a parameter search; trials stream into /optimizations/{id}/trials."""
-    total = _check_search(state, spec, "")
+    plan = plan_search(
+        spec,
+        state.plugins,
+        max_backtests=state.settings.max_trials,
+        network_roots=state.settings.network_roots(),
+    )
     datasets = _jobs.check_datasets(session, [spec.base], "base.")
     return _jobs.submit(
         request=request,
@@ -83,7 +56,7 @@ def submit_optimization(
         datasets=datasets,
         idempotency_key=idempotency_key,
         kind="optimize",
-        total=total,
+        total=plan.trials,
     )
 
 
@@ -168,17 +141,12 @@ def submit_walkforward(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Queue a walk-forward analysis."""
-    try:
-        check_network_paths(
-            resolve(spec.search.base, state.plugins), state.settings.network_roots()
-        )
-        windows = count_windows(spec, state.plugins)
-    except SpecError as exc:
-        field = exc.field if exc.field == "train" else f"search.base.{exc.field}"
-        raise SpecError(field, exc.message) from None
-    except (ValueError, OSError) as exc:  # the data could not be loaded to count windows
-        raise SpecError("search.base.data", str(exc).splitlines()[0][:500]) from None
-    _check_search(state, spec.search, "search.", windows)
+    plan_walkforward(
+        spec,
+        state.plugins,
+        max_backtests=state.settings.max_trials,
+        network_roots=state.settings.network_roots(),
+    )
     datasets = _jobs.check_datasets(session, [spec.search.base], "search.base.")
     return _jobs.submit(
         request=request,
