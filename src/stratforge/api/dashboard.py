@@ -18,9 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from stratforge import __version__
-from stratforge.api.routes.plugins import KINDS
+from stratforge.api.deps import StateDep
+from stratforge.api.routes.plugins import plugin_kinds
 from stratforge.api.routes.reports import BOKEH_URL
 from stratforge.core.results import Metrics
+from stratforge.store.kinds import BY_RESOURCE
 from stratforge.store.tables import STATUSES
 
 WEB = Path(__file__).parent / "web"
@@ -36,7 +38,6 @@ NAV = [
     ("/contracts", "Contracts", "contracts"),
     ("/docs", "API docs", "docs"),
 ]
-RUN_KINDS = {"backtests": "backtest", "optimizations": "optimize", "walkforwards": "walkforward"}
 
 
 def install(app: FastAPI) -> None:
@@ -96,7 +97,7 @@ def _bokeh_js() -> list[str]:
 
 @router.get("/runs/{resource}/{job_id}", response_class=HTMLResponse)
 def run_page(request: Request, resource: str, job_id: str) -> HTMLResponse:
-    if resource not in RUN_KINDS:
+    if resource not in BY_RESOURCE:
         raise HTTPException(404, detail=f"no run kind {resource!r}")
     return render(
         request,
@@ -127,8 +128,9 @@ def datasets_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/plugins", response_class=HTMLResponse)
-def plugins_page(request: Request) -> HTMLResponse:
-    return render(request, "plugins.html", page="plugins", title="Plugins", kinds=KINDS)
+def plugins_page(request: Request, state: StateDep) -> HTMLResponse:
+    kinds = plugin_kinds(state)  # the filter offers what the loaded registries hold
+    return render(request, "plugins.html", page="plugins", title="Plugins", kinds=kinds)
 
 
 @router.get("/contracts", response_class=HTMLResponse)

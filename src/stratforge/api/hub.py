@@ -16,9 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session
-
-from stratforge.store import jobs
+from stratforge.store import db, jobs
 from stratforge.store.tables import FINISHED
 
 Snapshot = dict[str, Any]
@@ -83,7 +81,7 @@ class JobHub:
             for job_id in self.snapshots
             if now - self._finished_seen.get(job_id, now) <= WATCH_FINISHED_SECONDS
         ]
-        with Session(self.engine) as session:
+        with db.session(self.engine) as session:
             changed, deleted = jobs.changed_jobs(session, since=since, watched=watched)
             snapshots = {job.id: self.serialise(job) for job in changed}
         for job_id, snapshot in snapshots.items():

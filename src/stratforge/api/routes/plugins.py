@@ -7,22 +7,18 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from stratforge.api.deps import StateDep
+from stratforge.api.deps import AppState, StateDep
 from stratforge.api.param_schema import params_schema
 from stratforge.api.schemas import PluginOut
 from stratforge.plugin.registry import Entry, did_you_mean
 
 router = APIRouter(prefix="/plugins", tags=["plugins"])
-KINDS = (
-    "strategies",
-    "indicators",
-    "sizers",
-    "analyzers",
-    "data_sources",
-    "roll_rules",
-    "optimizers",
-    "risk_rules",
-)
+
+
+def plugin_kinds(state: AppState) -> list[str]:
+    """Every kind the loaded registries hold, by plural name: read from the registries, so a
+    kind added to them (as contracts and report panels were) is listed without an edit here."""
+    return list(state.plugins.registries.by_kind())
 
 
 def plugin_out(kind: str, entry: Entry[Any]) -> PluginOut:
@@ -40,16 +36,16 @@ def plugin_out(kind: str, entry: Entry[Any]) -> PluginOut:
 
 @router.get("", response_model=list[PluginOut])
 def list_plugins(state: StateDep, kind: str | None = None) -> list[PluginOut]:
-    """Strategies, indicators, sizers, analyzers, data sources, roll rules, optimisers and
-    risk rules."""
-    kinds = [_kind(kind)] if kind else list(KINDS)
+    """Strategies, indicators, sizers, analyzers, data sources, contracts, roll rules,
+    optimisers, risk rules and report panels."""
     registries = state.plugins.registries.by_kind()
+    kinds = [_kind(state, kind)] if kind else list(registries)
     return [plugin_out(k, e) for k in kinds for e in registries[k].entries()]
 
 
 @router.get("/{kind}/{name}", response_model=PluginOut)
 def get_plugin(state: StateDep, kind: str, name: str) -> PluginOut:
-    plural = _kind(kind)
+    plural = _kind(state, kind)
     registry = state.plugins.registries.by_kind()[plural]
     if name not in registry:
         raise HTTPException(
@@ -58,9 +54,11 @@ def get_plugin(state: StateDep, kind: str, name: str) -> PluginOut:
     return plugin_out(plural, registry.entry(name))
 
 
-def _kind(kind: str) -> str:
-    singular = {k[:-1] if not k.endswith("ies") else k[:-3] + "y": k for k in KINDS}
-    plural = kind if kind in KINDS else singular.get(kind)
-    if plural is None:
-        raise HTTPException(404, detail=f"unknown kind {kind!r}; {did_you_mean(kind, KINDS)}")
-    return plural
+def _kind(state: AppState, kind: str) -> str:
+    """The plural of *kind*, given as plural (``strategies``) or singular (``strategy``,
+    ``data_source``); 404 with suggestions otherwise."""
+    for plural, registry in state.plugins.registries.by_kind().items():
+        if kind in (plural, registry.kind.replace(" ", "_")):
+            return plural
+    known = plugin_kinds(state)
+    raise HTTPException(404, detail=f"unknown kind {kind!r}; {did_you_mean(kind, known)}")
