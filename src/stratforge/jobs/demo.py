@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from stratforge.core.engine import run_backtest
 from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
 from stratforge.data import generate_synthetic
-from stratforge.jobs.dispatcher import store_backtest
+from stratforge.jobs.run import JobRunner, RunningJob
 from stratforge.store import jobs
 from stratforge.store.blobs import BlobStore
 from stratforge.store.datasets import save_dataset
@@ -24,9 +23,7 @@ DEMO_NAME = "demo: synthetic daily bars"
 def seed_demo(settings: Settings, engine: Engine, plugins: Plugins) -> str:
     """Create the demo dataset and backtest unless they exist; returns the backtest id."""
     with Session(engine, expire_on_commit=False) as session:
-        existing = session.exec(
-            select(BacktestRun).where(BacktestRun.strategy == "sma_cross")
-        ).first()
+        existing = jobs.first_job(session, table=BacktestRun, strategy="sma_cross")
         if existing is not None:
             return existing.id
         frame = generate_synthetic(bars=2500, seed=7, regime_length=120)
@@ -52,7 +49,6 @@ def seed_demo(settings: Settings, engine: Engine, plugins: Plugins) -> str:
                 "analyzers": [{"name": "sharpe"}, {"name": "drawdown"}, {"name": "trade_stats"}],
             }
         )
-        result = run_backtest(spec, plugins=plugins)
         payload = spec.model_dump(mode="json")
         job, _ = jobs.create_job(
             session,
@@ -63,5 +59,7 @@ def seed_demo(settings: Settings, engine: Engine, plugins: Plugins) -> str:
             datasets=[dataset.id],
         )
         jobs.start_job(session, job=job)  # the job's life as the dispatcher gives it
-        store_backtest(session, BlobStore(settings.data_dir / "results"), job, result.to_json())
+        blobs = BlobStore(settings.data_dir / "results")
+        runner = JobRunner(settings, plugins, blobs, executor="serial")  # seconds, no Ray
+        runner.run_and_store(session, job, RunningJob(job.id))
         return job.id

@@ -1,5 +1,6 @@
 """The job dispatcher: claims queued jobs in submission order and runs them off the event
-loop (on Ray, or in threads), up to a concurrency limit. Only this process writes results.
+loop in worker threads, up to a concurrency limit, each under its time limit. Only this
+process writes results; what running one job means is ``jobs.run``.
 
 On start-up, jobs a crash left running are queued again (or failed after too many attempts);
 backtests and grid/random searches are deterministic, so a re-run gives the same result.
@@ -10,70 +11,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import inspect
-import json
 import logging
 import threading
-import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from stratforge.core.engine import run_backtest
-from stratforge.core.executors import (
-    JobStopped,
-    RayExecutor,
-    SerialExecutor,
-    ensure_ray,
-    ray_health,
-    submit_backtest,
-)
-from stratforge.core.optimize import OptimizeSpec, Progress, optimize
+from stratforge.core.executors import ensure_ray, ray_health
 from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
-from stratforge.core.spec import RunSpec
-from stratforge.core.trials import Trial
-from stratforge.core.walkforward import WalkForwardSpec, WindowResult, walk_forward
+from stratforge.jobs.run import JobRunner, RunningJob
 from stratforge.store import jobs
 from stratforge.store.blobs import BlobStore
 from stratforge.store.tables import BacktestRun, Optimization
 
 log = logging.getLogger("stratforge.jobs")
-FLUSH_SECONDS = 0.5
-
-
-@dataclass
-class RunningJob:
-    """Handles to stop a job that is running, by request or at its time limit."""
-
-    job_id: str
-    cancel_event: threading.Event = field(default_factory=threading.Event)
-    ray_ref: Any = None
-    timed_out: bool = False
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
-        if self.ray_ref is not None:
-            import ray
-
-            ray.cancel(self.ray_ref, force=True)
-
-    def expire(self) -> None:
-        """The job ran past its time limit: stop it; it is failed with that reason."""
-        self.timed_out = True
-        self.cancel()
-
-    def check(self, _done: int = 0, _total: int = 0) -> None:
-        """A progress callback of in-process runs: stop when cancelled or past the limit."""
-        if self.cancel_event.is_set():
-            raise JobStopped("the job was stopped")
 
 
 class Dispatcher:
+    """The queue's one consumer in a server process: claims, runs, cancels and requeues."""
+
     def __init__(
         self, settings: Settings, engine: Engine, plugins: Plugins, blobs: BlobStore
     ) -> None:
@@ -81,6 +39,7 @@ class Dispatcher:
         self.engine = engine
         self.plugins = plugins
         self.blobs = blobs
+        self.runner = JobRunner(settings, plugins, blobs)
         self.running: dict[str, RunningJob] = {}
         self.ray_state = "not started" if settings.job_executor == "ray" else "not used"
         self._pool = ThreadPoolExecutor(
@@ -181,244 +140,6 @@ class Dispatcher:
         timer.start()
         try:
             with Session(self.engine, expire_on_commit=False) as session:
-                self._run_job(session, job, handle)
+                self.runner.run_and_store(session, job, handle)
         finally:
             timer.cancel()
-
-    def _run_job(
-        self, session: Session, job: BacktestRun | Optimization, handle: RunningJob
-    ) -> None:
-        try:
-            if isinstance(job, BacktestRun):
-                self._backtest(session, job, handle)
-            elif job.kind == "walkforward":
-                self._walkforward(session, job, handle)
-            else:
-                self._optimize(session, job, handle)
-            if handle.timed_out:
-                raise JobStopped("past the time limit")
-        except Exception as exc:
-            if handle.timed_out:
-                limit = self.settings.job_time_limit_s
-                message = (
-                    f"stopped after running longer than the time limit of {limit:,.0f} s "
-                    "(STRATFORGE_JOB_TIME_LIMIT_S)"
-                )
-                jobs.finish_job(session, job=job, status="failed", error=message)
-                return
-            if handle.cancel_event.is_set():
-                return  # cancelled: the row already says so
-            message = describe_failure(exc, job.spec, self.plugins)
-            log.warning("job %s failed: %s", job.id, message)
-            kept = {}
-            if isinstance(job, Optimization) and job.kind == "optimize":
-                stored = jobs.list_trials(session, optimization_id=job.id)
-                kept = {"trials_done": len([t for t in stored if t.status != "pruned"])}
-            jobs.finish_job(session, job=job, status="failed", error=message, **kept)
-
-    def _backtest(self, session: Session, job: BacktestRun, handle: RunningJob) -> None:
-        spec = RunSpec.model_validate(job.spec)
-        progress = BarProgress(session, job)
-        if self.settings.job_executor == "ray":
-            import ray
-
-            ensure_ray(self.settings)
-            stream = submit_backtest(spec.model_dump_json(), self.settings)
-            handle.ray_ref = stream
-            text = None
-            for ref in stream:
-                item = ray.get(ref)
-                if "result" in item:
-                    text = item["result"]
-                else:
-                    progress(item["progress"], item["total"], item.get("attempt"))
-            assert text is not None, "the backtest stream ended without a result"
-        else:
-
-            def report(done: int, total: int) -> None:
-                handle.check()
-                progress(done, total)
-
-            text = run_backtest(spec, plugins=self.plugins, on_progress=report).to_json()
-        store_backtest(session, self.blobs, job, text)
-
-    def _search_executor(self, workers: int | None) -> Any:
-        if self.settings.job_executor == "ray":
-            ensure_ray(self.settings)
-            return RayExecutor(workers=workers, settings=self.settings)
-        return SerialExecutor()
-
-    def _optimize(self, session: Session, job: Optimization, handle: RunningJob) -> None:
-        spec = OptimizeSpec.model_validate(job.spec)
-        # A restarted search runs again from its first trial; its trials replace the stored
-        # ones number by number (the same, the search being deterministic), so a crash or a
-        # failing re-run never leaves it with fewer trials than it had.
-        writer = TrialWriter(session, job, spec.trials)
-        executor = self._search_executor(spec.workers)
-        result = optimize(
-            spec,
-            plugins=self.plugins,
-            executor=executor,
-            on_trial=writer,
-            cancel=handle.cancel_event,
-        )
-        writer.flush(force=True)
-        if result.cancelled or handle.cancel_event.is_set():
-            return
-        jobs.keep_trials(session, optimization_id=job.id, numbers=[t.number for t in result.trials])
-        summary = {
-            "completed": result.completed,
-            "failed": result.failed,
-            "pruned": result.pruned,
-            "deflated_sharpe": result.deflated_sharpe,
-            "pbo": result.pbo,
-            "wall_time_seconds": result.wall_time_seconds,
-        }
-        digest = self.blobs.put(result.model_dump_json())
-        best = result.best.model_dump(exclude={"blocks"}) if result.best else None
-        jobs.finish_job(
-            session,
-            job=job,
-            status="completed",
-            best=best,
-            summary=summary,
-            result_blob=digest,
-            trials_done=result.completed + result.failed,
-            trials_failed=result.failed,
-        )
-
-    def _walkforward(self, session: Session, job: Optimization, handle: RunningJob) -> None:
-        spec = WalkForwardSpec.model_validate(job.spec)
-
-        windows = {"total": 0}
-
-        def on_layout(total: int) -> None:
-            windows["total"] = total
-            jobs.set_progress(
-                session, job=job, progress=0.0, trials_total=total, message=f"{total} windows"
-            )
-
-        def on_window(window: WindowResult) -> None:
-            done, total = window.index + 1, max(1, windows["total"])
-            jobs.set_progress(
-                session,
-                job=job,
-                progress=min(0.99, done / total),
-                message=f"window {done} of {total} done",
-                trials_done=done,
-            )
-
-        result = walk_forward(
-            spec,
-            plugins=self.plugins,
-            executor=self._search_executor(spec.search.workers),
-            on_window=on_window,
-            on_layout=on_layout,
-            cancel=handle.cancel_event,
-        )
-        if result.cancelled or handle.cancel_event.is_set():
-            return
-        digest = self.blobs.put(result.model_dump_json())
-        summary = {
-            "windows": len(result.windows),
-            "efficiency": result.efficiency,
-            "oos_total_return": result.oos_total_return,
-        }
-        jobs.finish_job(session, job=job, status="completed", summary=summary, result_blob=digest)
-
-
-def store_backtest(session: Session, blobs: BlobStore, job: BacktestRun, text: str) -> None:
-    """Keep a finished backtest: its whole result as a blob, its metrics on the row."""
-    digest = blobs.put(text)
-    metrics = json.loads(text)["metrics"]
-    jobs.finish_job(session, job=job, status="completed", metrics=metrics, result_blob=digest)
-
-
-class BarProgress:
-    """Writes a backtest's progress (steps done of all) at most twice a second, so a slow
-    job and a hung one look different."""
-
-    def __init__(self, session: Session, job: BacktestRun) -> None:
-        self.session = session
-        self.job = job
-        self.last = 0.0
-        self.attempt: str | None = None
-
-    def __call__(self, done: int, total: int, attempt: str | None = None) -> None:
-        if attempt is not None and self.attempt not in (None, attempt):
-            jobs.count_attempt(self.session, job=self.job)  # Ray ran the task again
-        self.attempt = attempt or self.attempt
-        if time.monotonic() - self.last < FLUSH_SECONDS or not total:
-            return
-        self.last = time.monotonic()
-        jobs.set_progress(
-            self.session,
-            job=self.job,
-            progress=min(0.99, done / total),
-            message=f"{done:,} of {total:,} bars",
-        )
-
-
-class TrialWriter:
-    """Buffers finished trials and writes them (with progress) at most twice a second."""
-
-    def __init__(self, session: Session, job: Optimization, total: int | None) -> None:
-        self.session = session
-        self.job = job
-        self.total = total or job.trials_total
-        self.pending: list[Trial] = []
-        self.progress: Progress | None = None
-        self.last = time.monotonic()
-
-    def __call__(self, trial: Trial, progress: Progress) -> None:
-        self.pending.append(trial)
-        self.progress = progress
-        self.flush()
-
-    def flush(self, force: bool = False) -> None:
-        if not self.pending or (not force and time.monotonic() - self.last < FLUSH_SECONDS):
-            return
-        jobs.add_trials(self.session, optimization_id=self.job.id, trials=self.pending)
-        self.pending = []
-        self.last = time.monotonic()
-        progress = self.progress
-        if progress is None:
-            return
-        done = progress.done
-        fraction = min(0.99, done / self.total) if self.total else 0.0
-        best = progress.best.objective if progress.best else None
-        jobs.set_progress(
-            self.session,
-            job=self.job,
-            progress=fraction,
-            message=f"{done} trials done" + ("" if best is None else f", best {best:.4g}"),
-            trials_done=done,
-            trials_failed=progress.failed,
-        )
-
-
-def describe_failure(exc: BaseException, spec: dict[str, Any], plugins: Plugins) -> str:
-    """The error, unwrapped from Ray, naming the strategy's plugin only when the error was
-    raised in that plugin's code (a data or Ray error is not the strategy's fault)."""
-    cause = getattr(exc, "cause", None) or exc
-    text = f"{type(cause).__name__}: {cause}".splitlines()[0][:1000]
-    strategy = (spec.get("strategy") or spec.get("base", {}).get("strategy") or {}).get("name")
-    if not strategy and "search" in spec:
-        strategy = spec["search"]["base"]["strategy"]["name"]
-    if strategy and strategy in plugins.registries.strategies:
-        entry = plugins.registries.strategies.entry(strategy)
-        if _raised_in(entry.obj, cause, exc):
-            text += f" (strategy {entry.name!r} from plugin {entry.plugin!r})"
-    return text
-
-
-def _raised_in(obj: Any, cause: BaseException, exc: BaseException) -> bool:
-    """True when a frame of the traceback (local, or Ray's remote one) is in *obj*'s file."""
-    try:
-        source = inspect.getsourcefile(obj)
-    except TypeError:
-        return False
-    if not source:
-        return False
-    frames = "".join(traceback.format_exception(cause)) + str(getattr(exc, "traceback_str", ""))
-    return source in frames

@@ -124,6 +124,12 @@ def get_job(session: Session, *, table: type[J], job_id: str) -> J | None:
     return session.get(table, job_id)
 
 
+def first_job(session: Session, *, table: type[J], strategy: str) -> J | None:
+    """The oldest job of *table* for *strategy*, if any."""
+    query = select(table).where(col(table.strategy) == strategy)
+    return session.exec(query.order_by(col(table.created_at), col(table.id))).first()
+
+
 def list_jobs(
     session: Session,
     *,
