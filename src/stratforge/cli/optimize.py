@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from stratforge.cli.app import current_settings, err, load_plugins, out, user_errors
+from stratforge.cli.common import current_settings, err, load_plugins, out, user_errors
 from stratforge.cli.options import search_spec
 from stratforge.core.errors import SpecError
 from stratforge.core.executors import make_executor

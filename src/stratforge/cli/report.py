@@ -8,11 +8,10 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from stratforge.cli import _plugins, _settings, app, out, user_errors
+from stratforge.cli.common import current_settings, load_plugins, out, user_errors
 from stratforge.core.errors import SpecError
 
 
-@app.command()
 def report(
     target: Annotated[
         str | None,
@@ -56,7 +55,7 @@ def report(
             raise SpecError("TARGET", "give one run id or result file (or --optimization ID)")
         else:
             kind, document = _load(chosen[0])
-            panels = _plugins().registries.report_panels.as_dict()
+            panels = load_plugins().registries.report_panels.as_dict()
             layout, title = report_for(
                 document,
                 kind=kind,
@@ -86,7 +85,7 @@ def _load(target: str) -> tuple[str | None, dict[str, Any]]:
     from stratforge.store.db import make_engine
     from stratforge.store.results import StoredResultError, stored_result
 
-    settings = _settings()
+    settings = current_settings()
     engine = make_engine(settings)
     try:
         with Session(engine) as session:

@@ -1,0 +1,171 @@
+"""``stratforge run`` and ``stratforge check-lookahead``: one backtest, printed or checked.
+
+The flags become a RunSpec in ``cli.options``; the summary tables are ``cli.output``'s.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from stratforge.cli.common import load_plugins, out, user_errors
+from stratforge.cli.options import (
+    DataArgOption,
+    DataOption,
+    ParamOption,
+    RunFlags,
+    StrategyOption,
+    lookahead_spec,
+    read_run_spec,
+    run_spec,
+)
+from stratforge.cli.output import print_summary
+from stratforge.core.engine import run_backtest
+from stratforge.core.plugins import Plugins
+from stratforge.core.results import RunResult
+
+if TYPE_CHECKING:
+    from stratforge.core.lookahead import LookaheadReport
+
+
+def run(
+    strategy: StrategyOption = "sma_cross",
+    param: ParamOption = None,
+    data: DataOption = "synthetic",
+    data_arg: DataArgOption = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="Shortcut for --data csv --data-arg path=FILE.")
+    ] = None,
+    on_bad_rows: Annotated[
+        str | None,
+        typer.Option("--on-bad-rows", help="For file sources: error (default) or drop."),
+    ] = None,
+    root: Annotated[
+        str | None, typer.Option(help="Futures root (e.g. ES): trade a rolled contract chain.")
+    ] = None,
+    roll: Annotated[
+        str | None, typer.Option(help="Futures roll rule (default days_before_expiry).")
+    ] = None,
+    roll_param: Annotated[
+        list[str] | None, typer.Option("--roll-param", help="Roll rule parameter name=value.")
+    ] = None,
+    adjust: Annotated[
+        str, typer.Option(help="Futures adjustment: none, difference, ratio, forward_difference.")
+    ] = "difference",
+    symbol: Annotated[str | None, typer.Option(help="Name of the data feed.")] = None,
+    start: Annotated[str | None, typer.Option(help="First date to use.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date to use.")] = None,
+    sizer: Annotated[str | None, typer.Option(help="Sizer name.")] = None,
+    sizer_param: Annotated[
+        list[str] | None, typer.Option("--sizer-param", help="Sizer parameter name=value.")
+    ] = None,
+    analyzer: Annotated[
+        list[str] | None, typer.Option("--analyzer", help="Analyzer name (repeatable).")
+    ] = None,
+    risk: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--risk",
+            help="Risk rule with params, NAME or NAME:param=value,param=value (repeatable).",
+        ),
+    ] = None,
+    cash: Annotated[float, typer.Option(help="Starting cash.")] = 100_000.0,
+    commission: Annotated[
+        float | None,
+        typer.Option(help="Commission (see --commission-kind); futures: per contract and side."),
+    ] = None,
+    commission_kind: Annotated[
+        str, typer.Option(help="percent (fraction of value) or per_unit.")
+    ] = "percent",
+    multiplier: Annotated[
+        float | None, typer.Option(help="Contract multiplier (not with --root: the spec's).")
+    ] = None,
+    margin: Annotated[
+        float | None, typer.Option(help="Margin per contract (with --root: initial margin).")
+    ] = None,
+    slippage: Annotated[float, typer.Option(help="Slippage as a fraction of price.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for anything random.")] = 0,
+    spec_file: Annotated[
+        Path | None, typer.Option("--spec", help="Read the whole RunSpec from a JSON file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the RunResult as JSON.")] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the RunResult here.")
+    ] = None,
+    report_file: Annotated[
+        Path | None, typer.Option("--report", help="Write an interactive HTML report here.")
+    ] = None,
+) -> None:
+    """Run one backtest and print its summary."""
+    flags = RunFlags.pick(locals())
+    with user_errors():
+        spec = read_run_spec(spec_file) if spec_file is not None else run_spec(flags)
+        plugins = load_plugins()
+        result = run_backtest(spec, plugins=plugins)
+        if out_file is not None:
+            result.write(out_file)
+        if report_file is not None:
+            write_run_report(result, report_file, plugins)
+    if as_json:
+        sys.stdout.write(result.to_json() + "\n")
+        return
+    print_summary(result)
+    if out_file is not None:
+        out.print(f"result written to {out_file}")
+    if report_file is not None:
+        out.print(f"report written to {report_file}")
+
+
+def check_lookahead_command(
+    strategy: StrategyOption = "sma_cross",
+    param: ParamOption = None,
+    data: DataOption = "synthetic",
+    data_arg: DataArgOption = None,
+    root: Annotated[
+        list[str] | None,
+        typer.Option("--root", help="Futures root (repeatable: one feed per root)."),
+    ] = None,
+    sizer: Annotated[str | None, typer.Option(help="Sizer name.")] = None,
+    cash: Annotated[float, typer.Option(help="Starting cash.")] = 1_000_000.0,
+    samples: Annotated[
+        int, typer.Option(min=1, help="Signal bars to cut the data after and re-run.")
+    ] = 10,
+    spec_file: Annotated[
+        Path | None, typer.Option("--spec", help="Check this RunSpec (JSON file) instead.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Re-run a strategy on data cut after its signal bars; exit 1 if it used later bars."""
+    from stratforge.core.lookahead import check_lookahead
+
+    with user_errors():
+        if spec_file is not None:
+            spec = read_run_spec(spec_file)
+        else:
+            spec = lookahead_spec(strategy, param, data, data_arg, root, sizer, cash)
+        report = check_lookahead(spec, samples=samples, plugins=load_plugins())
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+    else:
+        print_lookahead(report)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def print_lookahead(report: LookaheadReport) -> None:
+    verdict = "passed" if report.passed else "FAILED: uses data it could not have seen"
+    out.print(f"{report.strategy}: {len(report.cuts)} cuts over {report.bars} bars, {verdict}")
+    for finding in report.findings:
+        out.print(f"  cut after {finding.cut} ({finding.kind}) {finding.detail}", markup=False)
+
+
+def write_run_report(result: RunResult, path: Path, plugins: Plugins) -> None:
+    from stratforge.report import backtest_report, write_html
+    from stratforge.report.stored import backtest_title
+
+    panels = plugins.registries.report_panels.as_dict()
+    write_html(backtest_report(result, panels=panels), path, title=backtest_title(result))
