@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stratforge.core.markets import continuous_series, resolve_data
+from stratforge.core.load import continuous_series
 from stratforge.core.plugins import Plugins
+from stratforge.core.resolve import resolve_data
 from stratforge.core.spec import DataSpec
 from stratforge.futures import ContractCodeError
 from stratforge.futures.importer import contract_from_name, load_contract_dir

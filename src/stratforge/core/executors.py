@@ -19,9 +19,10 @@ from collections import OrderedDict, deque
 from collections.abc import Iterator
 from typing import Any
 
-from stratforge.core.engine import PreparedRun, resolve
-from stratforge.core.markets import Market, MarketData
+from stratforge.core.engine import PreparedRun
+from stratforge.core.load import Market
 from stratforge.core.plugins import Plugins
+from stratforge.core.resolve import resolve
 from stratforge.core.settings import Settings, get_settings
 from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial, run_trials
@@ -107,8 +108,7 @@ def _worker_prepared(spec_json: str, settings_json: str, markets_box: list[Any])
         return cached
     plugins = worker_plugins(settings_json)
     resolved = resolve(RunSpec.model_validate_json(spec_json), plugins)
-    datas: list[MarketData] = ray.get(markets_box[0])
-    markets = [Market.from_data(r, d) for r, d in zip(resolved.datas, datas, strict=True)]
+    markets: list[Market] = ray.get(markets_box[0])
     prepared = PreparedRun(resolved, markets, plugins)
     _WORKER_CACHE[key] = prepared
     while len(_WORKER_CACHE) > 4:
@@ -161,7 +161,7 @@ class RayExecutor:
 
     def start(self, prepared: PreparedRun) -> None:
         self._spec_json = prepared.resolved.spec.model_dump_json()
-        self._markets_box = [self._ray.put([m.data() for m in prepared.markets])]
+        self._markets_box = [self._ray.put(list(prepared.markets))]
         self._pending = []
 
     def submit(self, batch: Batch, metric: str, blocks: int) -> None:

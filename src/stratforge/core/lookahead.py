@@ -22,8 +22,10 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from stratforge.core.engine import build_cerebro, num2iso, prepare
-from stratforge.core.markets import Market
+from stratforge.core.build import build_cerebro
+from stratforge.core.collect import num2iso
+from stratforge.core.engine import prepare
+from stratforge.core.load import Market
 from stratforge.core.plugins import Plugins
 from stratforge.core.spec import RunSpec
 from stratforge.data.feed import date2num_array
@@ -162,7 +164,7 @@ def _truncated(market: Market, last_time: float) -> Market:
     if series is not None:
         series = _cut_series(series, keep)
     fx = market.fx[:keep] if market.fx is not None else None
-    return Market(market.resolved, market.name, market.frame.iloc[:keep], series, fx)
+    return Market(market.name, market.frame.iloc[:keep], series, fx)
 
 
 def _cut_series(series: ContinuousSeries, keep: int) -> ContinuousSeries:

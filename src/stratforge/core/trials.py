@@ -12,7 +12,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from stratforge.core.engine import PreparedRun, recorded_values, run_metrics
+from stratforge.core.collect import recorded_values, run_metrics
+from stratforge.core.engine import PreparedRun
 from stratforge.core.overfitting import ReturnStats, return_stats
 
 TrialStatus = Literal["completed", "failed", "pruned"]

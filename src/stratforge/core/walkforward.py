@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from stratforge.core.engine import PreparedRun, default_plugins, load_markets, resolve
+from stratforge.core.engine import PreparedRun, default_plugins
 from stratforge.core.errors import SpecError
+from stratforge.core.load import SourceOutputs, load_markets
 from stratforge.core.optimize import Executor, OptimizeSpec, run_search
 from stratforge.core.plugins import Plugins
+from stratforge.core.resolve import ResolvedRun, resolve
 from stratforge.core.trials import objective_value
 
 _PERIOD = re.compile(r"^\s*(\d+)\s*([YMWD])\s*$", re.IGNORECASE)
@@ -181,7 +183,8 @@ def walk_forward(
 
     plugins = plugins or default_plugins()
     resolved = resolve(spec.search.base, plugins)
-    full = load_markets(resolved)
+    sources = SourceOutputs()  # each source is called once, every window cut from it
+    full = load_markets(resolved, sources=sources)
     index = pd.DatetimeIndex(full[0].frame.index)
     bounds = layout_windows(index, spec.train, spec.test, spec.step, spec.anchored)
     if not bounds:
@@ -198,7 +201,8 @@ def walk_forward(
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
-            result = _run_window(spec, resolved, plugins, index, number, window, runner, oos, ins)
+            prepared = _Prepared(resolved, plugins, sources)
+            result = _run_window(spec, prepared, index, number, window, runner, oos, ins)
             windows.append(result)
             if on_window is not None:
                 on_window(result)
@@ -222,10 +226,22 @@ def walk_forward(
     )
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What every window is cut from: the resolved run, its plugins and loaded sources."""
+
+    resolved: ResolvedRun
+    plugins: Plugins
+    sources: SourceOutputs
+
+    def window(self, start: Any, end: Any) -> PreparedRun:
+        markets = load_markets(self.resolved, window=(start, end), sources=self.sources)
+        return PreparedRun(self.resolved, markets, self.plugins)
+
+
 def _run_window(
     spec: WalkForwardSpec,
-    resolved: Any,
-    plugins: Plugins,
+    prepared: _Prepared,
     index: pd.DatetimeIndex,
     number: int,
     window: WindowBounds,
@@ -236,7 +252,7 @@ def _run_window(
     times = [
         index[i] for i in (window.train_start, window.train_end, window.test_start, window.test_end)
     ]
-    train = PreparedRun(resolved, load_markets(resolved, window=(times[0], times[1])), plugins)
+    train = prepared.window(times[0], times[1])
     search = run_search(spec.search, train, runner)
     best = search.best
     result = WindowResult(
@@ -255,7 +271,7 @@ def _run_window(
     if best is None:
         return result
     ins.add(train.run(best.params).equity)
-    test = PreparedRun(resolved, load_markets(resolved, window=(times[2], times[3])), plugins)
+    test = prepared.window(times[2], times[3])
     tested = test.run(best.params)
     oos.add(tested.equity)
     metrics = tested.metrics.model_dump()

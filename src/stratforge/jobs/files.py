@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from stratforge.core.components import Component
-from stratforge.core.engine import ResolvedRun
 from stratforge.core.errors import SpecError
+from stratforge.core.resolve import ResolvedRun
 from stratforge.plugin.params import path_params
 
 

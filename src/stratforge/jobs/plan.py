@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stratforge.core.engine import resolve
 from stratforge.core.optimize import OptimizeSpec, check_space, make_optimizer
 from stratforge.core.plugins import Plugins
+from stratforge.core.resolve import resolve
 from stratforge.core.spec import RunSpec
 from stratforge.core.walkforward import WalkForwardSpec, count_windows
 from stratforge.jobs.files import check_network_paths

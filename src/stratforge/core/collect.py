@@ -1,0 +1,272 @@
+"""Collect: a finished strategy turned into a RunResult (equity, trades, orders, rolls,
+settlements, analyzers, indicators, prices, metrics, provenance), all JSON-ready. The last
+step of a run (resolve -> load -> build -> collect)."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from importlib.metadata import version as dist_version
+from typing import Any
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from stratforge.core.build import RECORDER, analyzer_names
+from stratforge.core.load import Market
+from stratforge.core.metrics import compute_metrics
+from stratforge.core.recorder import RunRecorder
+from stratforge.core.resolve import ResolvedRun
+from stratforge.core.results import (
+    EquityCurve,
+    IndicatorRecord,
+    Metrics,
+    OrderRecord,
+    PriceSeries,
+    Provenance,
+    RiskEvent,
+    RollEvent,
+    RunResult,
+    SettlementEvent,
+    TradeRecord,
+)
+from stratforge.futures.broker import FuturesBroker
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    digest = hashlib.sha256(pd.DatetimeIndex(frame.index).as_unit("us").asi8.tobytes())
+    for column in frame.columns:
+        digest.update(column.encode())
+        digest.update(np.ascontiguousarray(frame[column].to_numpy(np.float64)).tobytes())
+    return digest.hexdigest()
+
+
+def collect_result(
+    resolved: ResolvedRun, markets: list[Market], strategy: bt.Strategy, wall_time: float
+) -> RunResult:
+    """Turn a finished strategy into a RunResult."""
+    recorder: RunRecorder = getattr(strategy.analyzers, RECORDER)
+    times = np.asarray(recorder.bar_datetimes, dtype=np.float64)
+    trades = [TradeRecord(**r) for r in _records(recorder.trades, ("entry_dt", "exit_dt"))]
+    orders = [OrderRecord(**r) for r in _records(recorder.orders, ("created_dt", "executed_dt"))]
+    rolls = [RollEvent(**r) for r in _dated(getattr(strategy.broker, "roll_events", []))]
+    settlements = [
+        SettlementEvent(**r) for r in _dated(getattr(strategy.broker, "settlement_events", []))
+    ]
+    metrics = run_metrics(strategy)
+    index = pd.DatetimeIndex(markets[0].frame.index)
+    return RunResult(
+        spec=resolved.spec.model_dump(mode="json"),
+        metrics=metrics,
+        equity=EquityCurve(
+            datetime=num2iso(times),
+            value=recorder.values,
+            cash=recorder.cash,
+            position=recorder.positions,
+        ),
+        trades=trades,
+        orders=orders,
+        rolls=rolls,
+        settlements=settlements,
+        analyzers={
+            name: to_jsonable(getattr(strategy.analyzers, name).get_analysis())
+            for name, _ in analyzer_names(resolved.analyzers)
+        },
+        indicators=_indicator_records(strategy),
+        prices=[price_series(market) for market in markets],
+        risk_events=[RiskEvent(**r) for r in _risk_records(strategy)],
+        strategy_info=_strategy_info(strategy),
+        provenance=Provenance(
+            stratforge_version=dist_version("stratforge"),
+            backtrader_version=bt.__version__,
+            python_version=platform.python_version(),
+            plugins=resolved.plugins_used(),
+            data_sha256=markets_sha256(markets),
+            data_bars=len(index),
+            data_start=index[0].isoformat(),
+            data_end=index[-1].isoformat(),
+            wall_time_seconds=wall_time,
+        ),
+    )
+
+
+def price_series(market: Market) -> PriceSeries:
+    """The bars of one market as the strategy saw them (NaN-free: loaders reject gaps)."""
+    frame = market.frame
+    index = pd.DatetimeIndex(frame.index)
+    millis = index.as_unit("ms").asi8.astype("datetime64[ms]")
+    texts = [s.removesuffix(".000") for s in np.datetime_as_string(millis, unit="ms").tolist()]
+    columns = {name: frame[name].to_numpy(np.float64).tolist() for name in _PRICE_COLUMNS}
+    raw_close = adjustment = None
+    if market.series is not None:
+        raw_close = market.series.raw["close"].to_numpy(np.float64).tolist()
+        adjustment = market.series.adjustment
+    return PriceSeries(
+        data=market.name,
+        datetime=texts,
+        raw_close=raw_close,
+        adjustment=adjustment,
+        **columns,
+    )
+
+
+_PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+def run_metrics(strategy: bt.Strategy) -> Metrics:
+    """Headline metrics of a finished run, from the recorder alone (cheap: trials use it)."""
+    recorder: RunRecorder = getattr(strategy.analyzers, RECORDER)
+    metrics = compute_metrics(
+        times=np.asarray(recorder.bar_datetimes, dtype=np.float64),
+        values=np.asarray(recorder.values, dtype=np.float64),
+        positions=np.asarray(recorder.positions, dtype=np.float64),
+        trade_pnls=[t["pnl_net"] for t in recorder.trades],
+        start_value=float(strategy.broker.startingcash),
+    )
+    broker = strategy.broker
+    if isinstance(broker, FuturesBroker):
+        metrics = metrics.model_copy(
+            update={
+                "rolls": len(broker.roll_events),
+                "roll_cost": sum(e["cost"] for e in broker.roll_events),
+                "peak_margin": broker.peak_margin,
+                "peak_margin_to_equity": broker.peak_margin_to_equity,
+            }
+        )
+    return metrics
+
+
+def recorded_values(strategy: bt.Strategy) -> np.ndarray:
+    """The per-bar account values of a finished run."""
+    recorder: RunRecorder = getattr(strategy.analyzers, RECORDER)
+    return np.asarray(recorder.values, dtype=np.float64)
+
+
+def markets_sha256(markets: list[Market]) -> str:
+    """One hash over every feed's bars (and, for futures, the raw contract prices)."""
+    digest = hashlib.sha256()
+    for market in markets:
+        digest.update(market.name.encode())
+        digest.update(frame_sha256(market.frame).encode())
+        if market.series is not None:
+            digest.update(frame_sha256(market.series.raw).encode())
+    return digest.hexdigest()
+
+
+def _strategy_info(strategy: bt.Strategy) -> dict[str, Any]:
+    """What the strategy reports about itself through an optional ``result_info()``."""
+    info = getattr(strategy, "result_info", None)
+    return to_jsonable(info()) if callable(info) else {}
+
+
+def _risk_records(strategy: bt.Strategy) -> list[dict[str, Any]]:
+    """Risk-rule and sizer events (``dt`` as backtrader float days), oldest first."""
+    events = [*getattr(strategy.broker, "risk_events", [])]
+    events.extend(getattr(strategy.getsizer(), "events", []))
+    return _dated(sorted(events, key=lambda e: e["dt"]))
+
+
+def _dated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Event dicts with backtrader's float ``dt`` replaced by an ISO ``datetime``."""
+    if not events:
+        return []
+    iso = num2iso(np.array([e["dt"] for e in events], dtype=np.float64))
+    return [
+        {**{k: v for k, v in e.items() if k != "dt"}, "datetime": text}
+        for e, text in zip(events, iso, strict=True)
+    ]
+
+
+def num2iso(days: np.ndarray) -> list[str]:
+    """ISO-8601 strings for backtrader float dates (inverse of ``date2num``), vectorised.
+
+    A float day count near 740,000 resolves about 10 microseconds, so times are rounded to
+    the millisecond (and shown to the second when whole).
+    """
+    millis = np.round((days - 719163.0) * 86_400_000).astype("datetime64[ms]")
+    return [s.removesuffix(".000") for s in np.datetime_as_string(millis, unit="ms").tolist()]
+
+
+def _records(raw: list[dict[str, Any]], dt_keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Recorder dicts with run-local refs from 1 and ISO datetimes (``*_dt`` -> ``*_datetime``).
+
+    backtrader's refs are process-wide counters, so they are renumbered for determinism.
+    """
+    ranks = {ref: i for i, ref in enumerate(sorted(r["ref"] for r in raw), start=1)}
+    columns = {}
+    for key in dt_keys:
+        values = np.array([np.nan if r[key] is None else r[key] for r in raw], dtype=np.float64)
+        texts: list[str | None] = list(num2iso(np.nan_to_num(values)))
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            texts[i] = None
+        columns[key.replace("_dt", "_datetime")] = texts
+    records = []
+    for i, record in enumerate(raw):
+        out = {k: v for k, v in record.items() if k not in dt_keys}
+        out["ref"] = ranks[record["ref"]]
+        for name, texts in columns.items():
+            out[name] = texts[i]
+        records.append(out)
+    return records
+
+
+def _indicator_records(strategy: bt.Strategy) -> list[IndicatorRecord]:
+    names = {id(v): k for k, v in vars(strategy).items() if isinstance(v, bt.Indicator)}
+    records = []
+    declared = [i for i in strategy.getindicators() if isinstance(i, bt.Indicator)]
+    for position, indicator in enumerate(declared):
+        kind = type(indicator).__name__
+        name = names.get(id(indicator)) or f"{kind.lower()}_{position}"
+        lines = {
+            alias: _floats(indicator.lines[i].array)
+            for i, alias in enumerate(indicator.getlinealiases())
+        }
+        data = getattr(indicator.data, "_name", "") or ""
+        records.append(
+            IndicatorRecord(
+                name=name,
+                indicator=kind,
+                data=data,
+                subplot=bool(indicator.plotinfo.subplot),
+                plot=bool(indicator.plotinfo.plot),
+                lines=lines,
+                hidden_lines=[
+                    alias
+                    for alias in lines
+                    if getattr(getattr(indicator.plotlines, alias, None), "_plotskip", False)
+                ],
+            )
+        )
+    return records
+
+
+def _floats(values: Any) -> list[float | None]:
+    array = np.asarray(values, dtype=np.float64)
+    out: list[float | None] = array.tolist()
+    if np.isnan(array).any():
+        for i in np.flatnonzero(np.isnan(array)).tolist():
+            out[i] = None
+    return out
+
+
+def to_jsonable(value: Any) -> Any:
+    """Analyzer output (nested ordered dicts, datetimes, NaN) as plain JSON values."""
+    if isinstance(value, dict):
+        return {_key(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return number if np.isfinite(number) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _key(key: Any) -> str:
+    return key.isoformat() if hasattr(key, "isoformat") else str(key)
