@@ -125,6 +125,31 @@ class RunFlags:
 
 def run_spec(flags: RunFlags) -> RunSpec:
     """The RunSpec ``run`` describes with its flags."""
+    data_part, broker_part = _market_parts(flags)
+    strategy = {"name": flags.strategy, "params": parse_assignments(flags.param, "--param")}
+    sizer = (
+        {"name": flags.sizer, "params": parse_assignments(flags.sizer_param, "--sizer-param")}
+        if flags.sizer
+        else None
+    )
+    return RunSpec.model_validate(
+        {
+            "data": data_part,
+            "strategy": strategy,
+            "sizer": sizer,
+            "analyzers": [{"name": a} for a in flags.analyzer or []],
+            "risk": [parse_rule(text) for text in flags.risk or []],
+            "cash": flags.cash,
+            "commission": broker_part,
+            "slippage": {"percent": flags.slippage},
+            "seed": flags.seed,
+        }
+    )
+
+
+def _market_parts(flags: RunFlags) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``data`` and ``commission`` parts: a futures ``--root`` takes its multiplier
+    from the contract, and its commission and margin go with the feed, not the broker."""
     source = flags.data
     source_args: dict[str, Any] = parse_assignments(flags.data_arg, "--data-arg")
     if flags.csv is not None:
@@ -153,25 +178,7 @@ def run_spec(flags: RunFlags) -> RunSpec:
             raise SpecError("--multiplier", "futures use the contract's multiplier")
         data_part.update({"commission": flags.commission, "margin": flags.margin})
         broker_part = {"kind": flags.commission_kind}
-    strategy = {"name": flags.strategy, "params": parse_assignments(flags.param, "--param")}
-    sizer = (
-        {"name": flags.sizer, "params": parse_assignments(flags.sizer_param, "--sizer-param")}
-        if flags.sizer
-        else None
-    )
-    return RunSpec.model_validate(
-        {
-            "data": data_part,
-            "strategy": strategy,
-            "sizer": sizer,
-            "analyzers": [{"name": a} for a in flags.analyzer or []],
-            "risk": [parse_rule(text) for text in flags.risk or []],
-            "cash": flags.cash,
-            "commission": broker_part,
-            "slippage": {"percent": flags.slippage},
-            "seed": flags.seed,
-        }
-    )
+    return data_part, broker_part
 
 
 def lookahead_spec(
