@@ -95,8 +95,7 @@ def price_series(market: Market) -> PriceSeries:
     """The bars of one market as the strategy saw them (NaN-free: loaders reject gaps)."""
     frame = market.frame
     index = pd.DatetimeIndex(frame.index)
-    millis = index.as_unit("ms").asi8.astype("datetime64[ms]")
-    texts = [s.removesuffix(".000") for s in np.datetime_as_string(millis, unit="ms").tolist()]
+    texts = iso_times(index.as_unit("ms").asi8.astype("datetime64[ms]"))
     columns = {name: frame[name].to_numpy(np.float64).tolist() for name in _PRICE_COLUMNS}
     raw_close = adjustment = None
     if market.series is not None:
@@ -184,7 +183,12 @@ def num2iso(days: np.ndarray) -> list[str]:
     A float day count near 740,000 resolves about 10 microseconds, so times are rounded to
     the millisecond (and shown to the second when whole).
     """
-    millis = np.round((days - 719163.0) * 86_400_000).astype("datetime64[ms]")
+    return iso_times(np.round((days - 719163.0) * 86_400_000).astype("datetime64[ms]"))
+
+
+def iso_times(millis: np.ndarray) -> list[str]:
+    """ISO-8601 strings of millisecond times, shown to the second when whole: the one
+    timestamp format of a stored result (equity, prices, trades)."""
     return [s.removesuffix(".000") for s in np.datetime_as_string(millis, unit="ms").tolist()]
 
 
