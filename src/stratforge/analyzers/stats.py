@@ -501,6 +501,44 @@ def _path_drawdowns(start_value: float, equity: np.ndarray) -> np.ndarray:
     return np.max(1.0 - equity / peaks, axis=1)
 
 
+def _check_monte_carlo(
+    paths: int, method: str, start_value: float, percentiles: Sequence[float]
+) -> None:
+    if paths < 1:
+        raise ValueError(f"paths must be at least 1, got {paths}")
+    if method not in MONTE_CARLO_METHODS:
+        raise ValueError(
+            f"unknown Monte Carlo method {method!r}; use one of {', '.join(MONTE_CARLO_METHODS)}"
+        )
+    if not start_value > 0:
+        raise ValueError(f"start_value must be positive, got {start_value!r}")
+    for p in percentiles:
+        if not 0 <= p <= 100:
+            raise ValueError(f"percentiles must be within [0, 100], got {p!r}")
+
+
+def _resampled_paths(
+    pnl: np.ndarray, start_value: float, paths: int, seed: int, method: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Final equity and max drawdown of each resampled path, drawn in chunks so memory stays
+    bounded however many paths and trades there are."""
+    n = len(pnl)
+    rng = np.random.default_rng(seed)
+    finals = np.empty(paths)
+    drawdowns = np.empty(paths)
+    rows = max(1, _MC_CHUNK_CELLS // n)
+    for first in range(0, paths, rows):
+        count = min(rows, paths - first)
+        if method == "bootstrap":
+            sample = pnl[rng.integers(0, n, size=(count, n))]
+        else:
+            sample = rng.permuted(np.tile(pnl, (count, 1)), axis=1)
+        equity = start_value + np.cumsum(sample, axis=1)
+        finals[first : first + count] = equity[:, -1]
+        drawdowns[first : first + count] = _path_drawdowns(start_value, equity)
+    return finals, drawdowns
+
+
 def monte_carlo(
     pnls: Sequence[float],
     start_value: float,
@@ -522,17 +560,7 @@ def monte_carlo(
     mean final equity, ``probability_of_loss`` (share of paths ending below
     ``start_value``) and the ``original`` sequence's final equity and max drawdown.
     """
-    if paths < 1:
-        raise ValueError(f"paths must be at least 1, got {paths}")
-    if method not in MONTE_CARLO_METHODS:
-        raise ValueError(
-            f"unknown Monte Carlo method {method!r}; use one of {', '.join(MONTE_CARLO_METHODS)}"
-        )
-    if not start_value > 0:
-        raise ValueError(f"start_value must be positive, got {start_value!r}")
-    for p in percentiles:
-        if not 0 <= p <= 100:
-            raise ValueError(f"percentiles must be within [0, 100], got {p!r}")
+    _check_monte_carlo(paths, method, start_value, percentiles)
     pnl = _array(pnls)
     n = len(pnl)
     summary: dict[str, Any] = {
@@ -551,19 +579,7 @@ def monte_carlo(
             "probability_of_loss": None,
             "original": {"final_equity": float(start_value), "max_drawdown": 0.0},
         }
-    rng = np.random.default_rng(seed)
-    finals = np.empty(paths)
-    drawdowns = np.empty(paths)
-    rows = max(1, _MC_CHUNK_CELLS // n)
-    for first in range(0, paths, rows):
-        count = min(rows, paths - first)
-        if method == "bootstrap":
-            sample = pnl[rng.integers(0, n, size=(count, n))]
-        else:
-            sample = rng.permuted(np.tile(pnl, (count, 1)), axis=1)
-        equity = start_value + np.cumsum(sample, axis=1)
-        finals[first : first + count] = equity[:, -1]
-        drawdowns[first : first + count] = _path_drawdowns(start_value, equity)
+    finals, drawdowns = _resampled_paths(pnl, start_value, paths, seed, method)
     original = start_value + np.cumsum(pnl)[None, :]
     qs = list(percentiles)
     return summary | {

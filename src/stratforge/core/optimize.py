@@ -197,21 +197,11 @@ def run_search(
             if room and not exhausted:
                 candidates = optimizer.ask(room)
                 exhausted = not candidates
-                valid = []
-                for params in candidates:
-                    full = {**fixed, **params}
-                    if all(check(full) for check in constraints):
-                        valid.append((number, params))
-                    else:
-                        _record(
-                            Trial(number=number, params=params, status="pruned"),
-                            trials,
-                            progress,
-                            on_trial,
-                            spec.maximize,
-                        )
-                        optimizer.tell(params, None)
-                    number += 1
+                valid, pruned = _screen(candidates, fixed, constraints, number)
+                number += len(candidates)
+                for trial in pruned:
+                    _record(trial, trials, progress, on_trial, spec.maximize)
+                    optimizer.tell(trial.params, None)
                 for start in range(0, len(valid), batch_size):
                     executor.submit(valid[start : start + batch_size], spec.metric, spec.pbo_blocks)
                 submitted += len(valid)
@@ -232,6 +222,23 @@ def run_search(
             executor.cancel()
         executor.stop()
     return _summarise(spec, trials, progress, cancelled)
+
+
+def _screen(
+    candidates: list[dict[str, Any]],
+    fixed: dict[str, Any],
+    constraints: list[Constraint],
+    first_number: int,
+) -> tuple[list[tuple[int, dict[str, Any]]], list[Trial]]:
+    """Number the candidates; those a constraint rejects become pruned trials."""
+    valid: list[tuple[int, dict[str, Any]]] = []
+    pruned: list[Trial] = []
+    for number, params in enumerate(candidates, start=first_number):
+        if all(check({**fixed, **params}) for check in constraints):
+            valid.append((number, params))
+        else:
+            pruned.append(Trial(number=number, params=params, status="pruned"))
+    return valid, pruned
 
 
 def _batch_size(spec: OptimizeSpec, executor: Executor) -> int:

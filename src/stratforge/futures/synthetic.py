@@ -98,6 +98,19 @@ class _Spot:
     volume: np.ndarray  # total volume per bar across the chain
 
 
+def _require_sane_spot(spot: _Spot, start_price: float, days: int, volatility: float) -> None:
+    """Refuse a spot path whose prices run outside what a float market can mean."""
+    require_sane_prices(
+        float(min(spot.low.min(), start_price)),
+        float(max(spot.high.max(), start_price)),
+        start=start_price,
+        bars=spot.close.size,
+        years=days / TRADING_DAYS_PER_YEAR,
+        drift=0.0,
+        vol=volatility,
+    )
+
+
 def generate_chain(
     spec: ContractSpec,
     *,
@@ -131,15 +144,7 @@ def generate_chain(
     rng = np.random.default_rng(seed)
     start_price = DEFAULT_PRICES.get(spec.root, 100.0) if price is None else float(price)
     spot = _spot_path(rng, days, timeframe, start_price, volatility, volume)
-    require_sane_prices(
-        float(min(spot.low.min(), start_price)),
-        float(max(spot.high.max(), start_price)),
-        start=start_price,
-        bars=spot.close.size,
-        years=days.size / TRADING_DAYS_PER_YEAR,
-        drift=0.0,
-        vol=volatility,
-    )
+    _require_sane_spot(spot, start_price, days.size, volatility)
     crossover = rng.uniform(*CROSSOVER_RANGE, size=len(schedule.contracts)) * roll_window
     front = np.searchsorted(schedule.expiry, spot.day, side="left")
     to_expiry = np.busday_count(spot.day, schedule.expiry[front], busdaycal=calendar.busdaycalendar)

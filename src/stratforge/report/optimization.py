@@ -123,6 +123,28 @@ def _number_label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 
+def _heatmap_rows(
+    done: pd.DataFrame,
+    x: str,
+    y: str,
+    names: list[str],
+    best: dict[str, Any],
+    aggregate: Aggregate,
+) -> tuple[pd.DataFrame, str]:
+    """The trials a heatmap of x by y shows, and the note saying how the other parameters
+    were treated (held at the best trial's values, or aggregated)."""
+    others = [n for n in names if n not in (x, y)]
+    if not (aggregate == "best" and others and best):
+        return done, "other parameters aggregated by " + aggregate
+    held = np.ones(len(done), dtype=bool)
+    for name in others:
+        held &= (done[name] == best.get(name)).to_numpy()
+    note = "other parameters held at the best trial's: " + ", ".join(
+        f"{n}={best.get(n)}" for n in others
+    )
+    return done[held], note
+
+
 def heatmap(
     done: pd.DataFrame,
     x: str,
@@ -133,17 +155,7 @@ def heatmap(
     metric: str,
     theme: ReportTheme,
 ) -> LayoutDOM:
-    others = [n for n in names if n not in (x, y)]
-    rows = done
-    note = "other parameters aggregated by " + aggregate
-    if aggregate == "best" and others and best:
-        held = np.ones(len(done), dtype=bool)
-        for name in others:
-            held &= (done[name] == best.get(name)).to_numpy()
-        rows = done[held]
-        note = "other parameters held at the best trial's: " + ", ".join(
-            f"{n}={best.get(n)}" for n in others
-        )
+    rows, note = _heatmap_rows(done, x, y, names, best, aggregate)
     x_labels, x_factors = axis_labels(rows[x])
     y_labels, y_factors = axis_labels(rows[y])
     how = "max" if aggregate == "best" else aggregate
