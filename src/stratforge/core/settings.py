@@ -8,12 +8,18 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_serializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from stratforge.core.project import ProjectError, find_project
 
 
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("stratforge", appauthor=False))
+
+
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(Path(path).expanduser()))
 
 
 class Settings(BaseSettings):
@@ -30,7 +36,27 @@ class Settings(BaseSettings):
     plugins_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
         validation_alias="STRATFORGE_PLUGINS_DIR",
-        description="Directories whose *.py files are loaded as plugins (os.pathsep-separated).",
+        description="Directories whose *.py files are loaded as plugins (os.pathsep-separated), "
+        "after the project's plugin folders.",
+    )
+    project: bool = Field(
+        default=True,
+        description="Load the plugin folders of the project around the working directory: the "
+        "nearest pyproject.toml with [tool.stratforge], or stratforge.toml, walking up.",
+    )
+    project_dir: Path | None = Field(
+        default=None,
+        description="Look for the project from this folder instead of the working directory.",
+    )
+    project_file: Path | None = Field(
+        default=None,
+        description="The file marking the project found (absolute); set by discovery.",
+    )
+    project_plugins_dirs: Annotated[list[Path] | None, NoDecode] = Field(
+        default=None,
+        description="The project's plugin folders (absolute); found when the settings are made, "
+        "unless given. Ray workers receive them from the driver, so they load the same plugins "
+        "whatever their own working directory.",
     )
     data_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
@@ -86,12 +112,51 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Starts of a job (after crashes) before it is failed."
     )
 
-    @field_validator("plugins_dirs", "data_roots", mode="before")
+    _project_error: ProjectError | None = PrivateAttr(default=None)
+
+    @field_validator("plugins_dirs", "data_roots", "project_plugins_dirs", mode="before")
     @classmethod
     def _split_dirs(cls, value: object) -> object:
         if isinstance(value, str):
             return [Path(p) for p in value.split(os.pathsep) if p]
         return value
+
+    @model_validator(mode="after")
+    def _discover_project(self) -> Settings:
+        """Find the project once, here, and keep its folders as absolute paths: the settings
+        travel to Ray workers (and server processes) as data, and a worker must load the
+        driver's project, not whatever its own working directory holds. A bad project file
+        is kept and raised by ``plugin_directories``, where loading plugins reports errors."""
+        if not self.project or self.project_plugins_dirs is not None:
+            return self
+        try:
+            found = find_project(self.project_dir)
+        except ProjectError as exc:
+            self._project_error = exc
+            return self
+        self.project_file = found.config_file if found else None
+        self.project_plugins_dirs = list(found.plugin_dirs) if found else []
+        return self
+
+    @field_serializer("plugins_dirs", "project_plugins_dirs")
+    def _absolute_dirs(self, value: list[Path] | None) -> list[Path] | None:
+        """Serialised (for a Ray worker) as absolute paths, resolved in this process's working
+        directory: ``--plugins-dir ./mine`` means the same folder on every worker."""
+        return None if value is None else [_absolute(p) for p in value]
+
+    @property
+    def plugin_directories(self) -> list[Path]:
+        """Every directory whose ``*.py`` files are plugins: the project's folders, then
+        ``plugins_dirs``; absolute, each once (a project folder also given by
+        ``--plugins-dir`` is not loaded twice). Raises ProjectError for a bad project file."""
+        if self._project_error is not None:
+            raise self._project_error
+        directories: list[Path] = []
+        for directory in [*(self.project_plugins_dirs or []), *self.plugins_dirs]:
+            absolute = _absolute(directory)
+            if absolute not in directories:
+                directories.append(absolute)
+        return directories
 
     def network_roots(self) -> list[Path]:
         """The folders requests from the network may read, resolved (symlinks followed)."""
