@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import typer
 
-from stratforge.cli.common import app, err, main_options, out, user_errors
-
-# isort: split
-# The command modules come second: ``project`` imports ``app`` from this package.
 from stratforge.cli import data, futures, optimize, plugins, project, report, run, serve
+from stratforge.cli.common import app, err, main_options, out, user_errors
 
 __all__ = ["app", "err", "main", "out", "user_errors"]
 
