@@ -32,6 +32,7 @@ from stratforge.api.routes import (
     plugins,
     reports,
     system,
+    walkforwards,
 )
 from stratforge.api.routes._jobs import job_out
 from stratforge.core.plugins import Plugins
@@ -77,6 +78,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     _offline_docs(app)
     app.state.stratforge = state
+    _middleware(app, settings)
+    errors.install(app)
+    _routes(app)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:  # browsers ask for one on every page; there is none
+        return Response(status_code=204)
+
+    return app
+
+
+def _middleware(app: FastAPI, settings: Settings) -> None:
+    """CORS when origins are configured, loopback-only without a key, and body limits (the
+    last added runs first: oversized bodies are refused before anything reads them)."""
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -84,7 +99,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    errors.install(app)
     if not settings.api_key:
         app.add_middleware(LocalOnly, allowed_origins=settings.cors_origins)
     app.add_middleware(
@@ -93,23 +107,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=int(settings.max_upload_mb * (1 << 20)) + (1 << 20),  # + form framing
         upload_path=f"{API_PREFIX}/datasets",
     )
+
+
+def _routes(app: FastAPI) -> None:
+    """Every resource under /api/v1 behind the API key, but /health; then the dashboard."""
     protected = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_api_key)])
-    for module in (backtests, optimizations, plugins, contracts, datasets):
+    for module in (
+        backtests,
+        optimizations,
+        walkforwards,
+        plugins,
+        contracts,
+        datasets,
+        system,
+        reports,
+        events,
+    ):
         protected.include_router(module.router)
-    protected.include_router(optimizations.walkforward_router)
-    protected.include_router(system.router)
-    protected.include_router(reports.router)
-    protected.include_router(events.router)
     app.include_router(protected)
     app.include_router(system.public_router, prefix=API_PREFIX)
-
     dashboard.install(app)
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> Response:  # browsers ask for one on every page; there is none
-        return Response(status_code=204)
-
-    return app
 
 
 def _offline_docs(app: FastAPI) -> None:
@@ -141,7 +158,7 @@ def _offline_docs(app: FastAPI) -> None:
 
 def _listed(job: Any) -> dict[str, Any]:
     """A job as listings and the events stream show it (no spec)."""
-    return job_out(None, job, with_spec=False).model_dump(mode="json")
+    return job_out(job, with_spec=False).model_dump(mode="json")
 
 
 def _end_streams_on_exit_signals(state: AppState) -> None:

@@ -1,4 +1,9 @@
-"""What the three job resources share: submission, paging, state, cancel, delete, events."""
+"""What the three job resources share: submission, paging, state, cancel, delete, events.
+
+Each resource module (backtests, optimizations, walkforwards) declares its own routes, one
+decorated function per endpoint so a path can be found by searching for it; the bodies are
+calls of these helpers, which take the resource's ``JobKind`` (store/kinds.py) for its table,
+stored kind, path and noun."""
 
 from __future__ import annotations
 
@@ -8,52 +13,51 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from stratforge.api.deps import AppState, SessionDep, StateDep, quick_session
+from stratforge.api.deps import AppState, quick_session
 from stratforge.api.schemas import BacktestOut, OptimizationOut, Page, aware
 from stratforge.core.errors import SpecError
 from stratforge.core.spec import RunSpec, check_payload
 from stratforge.plugin.registry import did_you_mean
 from stratforge.store import jobs
 from stratforge.store.datasets import get_dataset, list_datasets
-from stratforge.store.tables import FINISHED, STATUSES, BacktestRun, Optimization
+from stratforge.store.kinds import BACKTEST, OPTIMIZE, WALKFORWARD, Job, JobKind, kind_of
+from stratforge.store.tables import FINISHED, STATUSES, BacktestRun
 
 MAX_OFFSET = 2**53
 """Largest paging offset: beyond any table, and within every database's integers."""
-RESOURCE = {"backtest": "backtests", "optimize": "optimizations", "walkforward": "walkforwards"}
-Job = BacktestRun | Optimization
+PARTS: dict[JobKind, tuple[str, ...]] = {
+    BACKTEST: ("trades", "orders", "equity", "rolls", "result"),
+    OPTIMIZE: ("trials", "result"),
+    WALKFORWARD: ("result",),
+}
+"""The sub-resources each kind's routes serve, for the ``links`` of a job."""
+
+Status = Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 def body_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def kind_of(job: Job) -> str:
-    return "backtest" if isinstance(job, BacktestRun) else job.kind
+def links(job: Job) -> dict[str, str]:
+    """Where a client finds the job, its events and its parts (no URL building for it)."""
+    kind = kind_of(job)
+    base = f"/api/v1/{kind.resource}/{job.id}"
+    return {"self": base, "events": f"{base}/events"} | {p: f"{base}/{p}" for p in PARTS[kind]}
 
 
-def links(request: Request | None, job: Job) -> dict[str, str]:
-    base = f"/api/v1/{RESOURCE[kind_of(job)]}/{job.id}"
-    out = {"self": base, "events": f"{base}/events"}
-    if isinstance(job, BacktestRun):
-        out.update({k: f"{base}/{k}" for k in ("trades", "orders", "equity", "rolls", "result")})
-    elif job.kind == "optimize":
-        out.update({"trials": f"{base}/trials", "result": f"{base}/result"})
-    else:
-        out["result"] = f"{base}/result"
-    return out
-
-
-def job_out(
-    request: Request | None, job: Job, *, with_spec: bool = True
-) -> BacktestOut | OptimizationOut:
+def job_out(job: Job, *, with_spec: bool = True) -> BacktestOut | OptimizationOut:
+    """The job as the API shows it; listings and event streams leave the spec out."""
     common = {
         "id": job.id,
-        "kind": kind_of(job),
+        "kind": kind_of(job).name,
         "status": job.status,
         "strategy": job.strategy,
         "progress": job.progress,
@@ -65,7 +69,7 @@ def job_out(
         "finished_at": aware(job.finished_at),
         "data": job.data or jobs.data_label(job.spec),  # rows from before the column
         "spec": job.spec if with_spec else None,
-        "links": links(request, job),
+        "links": links(job),
     }
     if isinstance(job, BacktestRun):
         return BacktestOut(**common, metrics=job.metrics)
@@ -128,35 +132,35 @@ def check_datasets(session: Session, specs: list[RunSpec], where: str) -> list[s
 
 def submit(
     *,
-    request: Request,
     response: Response,
     state: AppState,
     session: Session,
-    table: type[Job],
+    kind: JobKind,
     spec: BaseModel,
     strategy: str,
     datasets: list[str],
     idempotency_key: str | None,
-    kind: str | None = None,
     total: int | None = None,
 ) -> BacktestOut | OptimizationOut:
+    """Store a checked spec as a queued job of *kind* and wake the dispatcher: 202 with the
+    job and its ``Location`` (a replayed Idempotency-Key says so in a header)."""
     # NaN, Infinity or megabytes of text in free-form params and args: 422 (the JSON dump
     # would store NaN as null without a word)
     check_payload(spec.model_dump())
     payload = spec.model_dump(mode="json")
     job, created = jobs.create_job(
         session,
-        table=table,
+        table=kind.table,
         spec=payload,
         strategy=strategy,
         body_sha256=body_hash(payload),
         idempotency_key=idempotency_key,
         datasets=datasets,
-        kind=kind,
-        trials_total=total if table is Optimization else None,
+        kind=kind.stored_kind,
+        trials_total=total,
     )
     state.dispatcher.wake()
-    out = job_out(request, job)
+    out = job_out(job)
     response.status_code = 202
     response.headers["Location"] = out.links["self"]
     if not created:
@@ -164,48 +168,55 @@ def submit(
     return out
 
 
-def fetch(session: Session, table: type[Job], job_id: str, kind: str | None = None) -> Job:
-    job = jobs.get_job(session, table=table, job_id=job_id)
-    if job is None or (kind is not None and getattr(job, "kind", kind) != kind):
-        raise HTTPException(
-            status_code=404, detail=f"no {RESOURCE[kind or 'backtest'][:-1]} {job_id!r}"
-        )
+def fetch(session: Session, kind: JobKind, job_id: str) -> Job:
+    """The job of *kind* with *job_id*; 404 for another kind's id too (an optimisation is no
+    walk-forward, though both live in one table)."""
+    job = jobs.get_job(session, table=kind.table, job_id=job_id)
+    if job is None or not kind.holds(job):
+        raise HTTPException(status_code=404, detail=f"no {kind.noun} {job_id!r}")
     return job
 
 
-def page(
-    request: Request,
-    session: Session,
-    table: type[Job],
+def listing(
+    state: AppState,
+    kind: JobKind,
     *,
     status: str | None,
     strategy: str | None,
     limit: int,
     offset: int,
-    kind: str | None = None,
 ) -> Response:
-    rows, total = jobs.list_jobs(
-        session,
-        table=table,
-        status=status,
-        strategy=strategy,
-        kind=kind,
-        limit=limit,
-        offset=offset,
-    )
-    items = [job_out(request, r, with_spec=False) for r in rows]
+    """A page of *kind*'s jobs, newest first, without specs. Run on the event loop with a
+    short session: the query takes about a millisecond, less than a thread hand-off."""
+    with quick_session(state) as session:
+        rows, total = jobs.list_jobs(
+            session,
+            table=kind.table,
+            status=status,
+            strategy=strategy,
+            kind=kind.stored_kind,
+            limit=limit,
+            offset=offset,
+        )
+        items = [job_out(r, with_spec=False) for r in rows]
     return as_json(Page(items=items, total=total, limit=limit, offset=offset))
 
 
-def cancel(
-    request: Request, state: AppState, session: Session, job: Job
-) -> BacktestOut | OptimizationOut:
+def state_of(state: AppState, kind: JobKind, job_id: str) -> Response:
+    """One job's state, read on the event loop like ``listing`` (clients poll it)."""
+    with quick_session(state) as session:
+        return as_json(job_out(fetch(session, kind, job_id)))
+
+
+def cancel(state: AppState, session: Session, job: Job) -> BacktestOut | OptimizationOut:
+    """Mark the job cancelled (409 once finished) and stop it if it is running."""
     job = jobs.cancel_job(session, job=job)
     state.dispatcher.cancel(job.id)
-    return job_out(request, job)
+    return job_out(job)
 
 
 def remove(state: AppState, session: Session, job: Job) -> Response:
+    """Delete the job, and its result blob unless another job shares it (same content)."""
     digest = job.result_blob
     jobs.delete_job(session, job=job)
     if digest and not jobs.blob_in_use(session, digest=digest):
@@ -214,6 +225,7 @@ def remove(state: AppState, session: Session, job: Job) -> Response:
 
 
 def result_of(state: AppState, job: Job) -> dict[str, Any]:
+    """The stored result of a completed job; 409 before it completes."""
     if job.status != "completed" or not job.result_blob:
         raise HTTPException(
             status_code=409, detail=f"{job.id} is {job.status}; results exist once it completes"
@@ -221,116 +233,39 @@ def result_of(state: AppState, job: Job) -> dict[str, Any]:
     return state.result(job.result_blob)
 
 
-def events(state: AppState, table: type[Job], job_id: str) -> StreamingResponse:
-    """Server-Sent Events: the job's status and progress until it ends."""
-
-    async def stream() -> AsyncIterator[str]:
-        last: dict[str, Any] | None = None
-        while True:
-            if state.closing.is_set():
-                yield "event: shutdown\ndata: {}\n\n"  # the server is stopping: reconnect
-                return
-            snapshot = await asyncio.to_thread(_snapshot, state, table, job_id)
-            if snapshot is None:
-                yield 'event: error\ndata: {"detail": "job deleted"}\n\n'
-                return
-            if snapshot != last:
-                yield f"event: status\ndata: {json.dumps(snapshot, default=str)}\n\n"
-                last = snapshot
-            if snapshot["status"] in FINISHED:
-                yield f"event: end\ndata: {json.dumps(snapshot, default=str)}\n\n"
-                return
-            await asyncio.sleep(0.5)
-
+def follow(state: AppState, kind: JobKind, job_id: str) -> StreamingResponse:
+    """Server-Sent Events: the job's status and progress until it ends (404 first if there
+    is no such job)."""
+    # A short session for the check only: a stream that held one for its whole life
+    # would exhaust the pool with a few dozen followers.
+    with quick_session(state) as session:
+        fetch(session, kind, job_id)
     return StreamingResponse(
-        stream(),
+        _stream(state, kind, job_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _snapshot(state: AppState, table: type[Job], job_id: str) -> dict[str, Any] | None:
+async def _stream(state: AppState, kind: JobKind, job_id: str) -> AsyncIterator[str]:
+    last: dict[str, Any] | None = None
+    while True:
+        if state.closing.is_set():
+            yield "event: shutdown\ndata: {}\n\n"  # the server is stopping: reconnect
+            return
+        snapshot = await asyncio.to_thread(_snapshot, state, kind, job_id)
+        if snapshot is None:
+            yield 'event: error\ndata: {"detail": "job deleted"}\n\n'
+            return
+        if snapshot != last:
+            yield f"event: status\ndata: {json.dumps(snapshot, default=str)}\n\n"
+            last = snapshot
+        if snapshot["status"] in FINISHED:
+            yield f"event: end\ndata: {json.dumps(snapshot, default=str)}\n\n"
+            return
+        await asyncio.sleep(0.5)
+
+
+def _snapshot(state: AppState, kind: JobKind, job_id: str) -> dict[str, Any] | None:
     with quick_session(state) as session:
-        return jobs.job_snapshot(session, table=table, job_id=job_id)
-
-
-Status = Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")]
-
-
-def add_lifecycle_routes(
-    router: APIRouter, *, table: type[Job], kind: str | None, out_model: type, noun: str
-) -> None:
-    """The routes every job resource has: list, get, result, cancel, delete and events."""
-    plural = RESOURCE[kind or "backtest"]
-
-    async def list_jobs(
-        request: Request,
-        state: StateDep,
-        status: Status = None,
-        strategy: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    ) -> Response:
-        with quick_session(state) as session:
-            return page(
-                request,
-                session,
-                table,
-                status=status,
-                strategy=strategy,
-                limit=limit,
-                offset=offset,
-                kind=kind,
-            )
-
-    async def get_job(request: Request, state: StateDep, job_id: str) -> Any:
-        with quick_session(state) as session:
-            return as_json(job_out(request, fetch(session, table, job_id, kind)))
-
-    def get_result(state: StateDep, session: SessionDep, job_id: str) -> dict[str, Any]:
-        return result_of(state, fetch(session, table, job_id, kind))
-
-    def cancel_job(request: Request, state: StateDep, session: SessionDep, job_id: str) -> Any:
-        return cancel(request, state, session, fetch(session, table, job_id, kind))
-
-    def delete_job(state: StateDep, session: SessionDep, job_id: str) -> Response:
-        return remove(state, session, fetch(session, table, job_id, kind))
-
-    async def job_events(state: StateDep, job_id: str) -> StreamingResponse:
-        # A short session for the check only: a stream that held one for its whole life
-        # would exhaust the pool with a few dozen followers.
-        with quick_session(state) as session:
-            fetch(session, table, job_id, kind)
-        return events(state, table, job_id)
-
-    routes: list[tuple[str, str, Any, dict[str, Any], str]] = [
-        ("", "GET", list_jobs, {"response_model": Page}, f"List {plural}, newest first."),
-        ("/{job_id}", "GET", get_job, {"response_model": out_model}, f"A {noun}'s state."),
-        ("/{job_id}/result", "GET", get_result, {}, f"The {noun}'s whole result, as stored."),
-        (
-            "/{job_id}/cancel",
-            "POST",
-            cancel_job,
-            {"response_model": out_model},
-            f"Cancel a queued or running {noun} (409 once it has finished).",
-        ),
-        (
-            "/{job_id}",
-            "DELETE",
-            delete_job,
-            {"status_code": 204},
-            f"Delete a {noun} that is not running, with its stored results.",
-        ),
-        (
-            "/{job_id}/events",
-            "GET",
-            job_events,
-            {"response_class": StreamingResponse},
-            f"Server-Sent Events with the {noun}'s status and progress until it ends.",
-        ),
-    ]
-    for path, method, endpoint, options, doc in routes:
-        name = f"{endpoint.__name__.replace('job', noun.replace('-', '_'))}"
-        router.add_api_route(
-            path, endpoint, methods=[method], name=name, description=doc, summary=None, **options
-        )
+        return jobs.job_snapshot(session, table=kind.table, job_id=job_id)

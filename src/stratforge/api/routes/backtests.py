@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Body, Header, Response
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
 
-from stratforge.api.deps import SessionDep, StateDep
+from stratforge.api.deps import AppState, SessionDep, StateDep
 from stratforge.api.routes import _jobs
-from stratforge.api.schemas import BACKTEST_EXAMPLE, FUTURES_EXAMPLE, BacktestOut
+from stratforge.api.schemas import BACKTEST_EXAMPLE, FUTURES_EXAMPLE, BacktestOut, Page
 from stratforge.core.spec import RunSpec
 from stratforge.jobs.plan import plan_backtest
-from stratforge.store.tables import BacktestRun
+from stratforge.store.kinds import BACKTEST
 
 router = APIRouter(prefix="/backtests", tags=["backtests"])
 IdempotencyKey = Annotated[
@@ -22,7 +24,6 @@ IdempotencyKey = Annotated[
 
 @router.post("", status_code=202, response_model=BacktestOut)
 def submit_backtest(
-    request: Request,
     response: Response,
     state: StateDep,
     session: SessionDep,
@@ -42,36 +43,95 @@ def submit_backtest(
 ) -> Any:
     """Queue a backtest; 202 with its id and URL. Names and parameters are checked first."""
     plan_backtest(spec, state.plugins, network_roots=state.settings.network_roots())
-    datasets = _jobs.check_datasets(session, [spec], "")
     return _jobs.submit(
-        request=request,
         response=response,
         state=state,
         session=session,
-        table=BacktestRun,
+        kind=BACKTEST,
         spec=spec,
         strategy=spec.strategy.name,
-        datasets=datasets,
+        datasets=_jobs.check_datasets(session, [spec], ""),
         idempotency_key=idempotency_key,
     )
 
 
-_jobs.add_lifecycle_routes(
-    router, table=BacktestRun, kind=None, out_model=BacktestOut, noun="backtest"
-)
+@router.get("", response_model=Page)
+async def list_backtests(
+    state: StateDep,
+    status: _jobs.Status = None,
+    strategy: str | None = None,
+    limit: _jobs.Limit = 50,
+    offset: _jobs.Offset = 0,
+) -> Response:
+    """List backtests, newest first."""
+    return _jobs.listing(
+        state, BACKTEST, status=status, strategy=strategy, limit=limit, offset=offset
+    )
 
 
-def _part(name: str) -> Any:
-    def read(
-        state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
-    ) -> Any:
-        rows = _jobs.result_of(state, _jobs.fetch(session, BacktestRun, job_id))[name]
-        return _jobs.table_response(rows, format, f"{job_id}-{name}")
-
-    read.__name__ = f"get_{name}"
-    read.__doc__ = f"The run's {name}, from storage, as JSON or CSV."
-    return read
+@router.get("/{job_id}", response_model=BacktestOut)
+async def get_backtest(state: StateDep, job_id: str) -> Any:
+    """A backtest's state."""
+    return _jobs.state_of(state, BACKTEST, job_id)
 
 
-for _name in ("trades", "orders", "equity", "rolls"):
-    router.add_api_route(f"/{{job_id}}/{_name}", _part(_name), methods=["GET"], name=f"get_{_name}")
+@router.get("/{job_id}/result")
+def get_result(state: StateDep, session: SessionDep, job_id: str) -> dict[str, Any]:
+    """The backtest's whole result, as stored."""
+    return _jobs.result_of(state, _jobs.fetch(session, BACKTEST, job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=BacktestOut)
+def cancel_backtest(state: StateDep, session: SessionDep, job_id: str) -> Any:
+    """Cancel a queued or running backtest (409 once it has finished)."""
+    return _jobs.cancel(state, session, _jobs.fetch(session, BACKTEST, job_id))
+
+
+@router.delete("/{job_id}", status_code=204)
+def delete_backtest(state: StateDep, session: SessionDep, job_id: str) -> Response:
+    """Delete a backtest that is not running, with its stored results."""
+    return _jobs.remove(state, session, _jobs.fetch(session, BACKTEST, job_id))
+
+
+@router.get("/{job_id}/events", response_class=StreamingResponse)
+async def backtest_events(state: StateDep, job_id: str) -> StreamingResponse:
+    """Server-Sent Events with the backtest's status and progress until it ends."""
+    return _jobs.follow(state, BACKTEST, job_id)
+
+
+@router.get("/{job_id}/trades")
+def get_trades(
+    state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
+) -> Any:
+    """The run's trades, from storage, as JSON or CSV."""
+    return _part(state, session, job_id, "trades", format)
+
+
+@router.get("/{job_id}/orders")
+def get_orders(
+    state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
+) -> Any:
+    """The run's orders, from storage, as JSON or CSV."""
+    return _part(state, session, job_id, "orders", format)
+
+
+@router.get("/{job_id}/equity")
+def get_equity(
+    state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
+) -> Any:
+    """The run's equity, from storage, as JSON or CSV."""
+    return _part(state, session, job_id, "equity", format)
+
+
+@router.get("/{job_id}/rolls")
+def get_rolls(
+    state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
+) -> Any:
+    """The run's rolls, from storage, as JSON or CSV."""
+    return _part(state, session, job_id, "rolls", format)
+
+
+def _part(state: AppState, session: Session, job_id: str, name: str, format: str) -> Any:
+    """One part of the stored result, named after the run in a CSV download."""
+    rows = _jobs.result_of(state, _jobs.fetch(session, BACKTEST, job_id))[name]
+    return _jobs.table_response(rows, format, f"{job_id}-{name}")

@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from stratforge.api.deps import AppState, StateDep, quick_session
@@ -30,7 +30,7 @@ Since = Annotated[
 
 
 @router.get("/events", response_class=StreamingResponse)
-def all_job_events(request: Request, state: StateDep, since: Since = None) -> StreamingResponse:
+def all_job_events(state: StateDep, since: Since = None) -> StreamingResponse:
     """Server-Sent Events for every job: ``status`` (the job as listed) when one is submitted,
     progresses or finishes, ``deleted`` when one that was reported is removed."""
     # In UTC, as stored: SQLite compares the timestamps as text.
@@ -41,7 +41,7 @@ def all_job_events(request: Request, state: StateDep, since: Since = None) -> St
         hub = state.hub
         hub.subscribe()
         try:
-            async for chunk in _follow(state, request, start):
+            async for chunk in _follow(state, start):
                 yield chunk
         finally:
             hub.unsubscribe()
@@ -53,12 +53,12 @@ def all_job_events(request: Request, state: StateDep, since: Since = None) -> St
     )
 
 
-async def _follow(state: AppState, request: Request, start: dt.datetime) -> AsyncIterator[str]:
+async def _follow(state: AppState, start: dt.datetime) -> AsyncIterator[str]:
     """Catch up from *start* with one query of its own, then follow the shared hub."""
     hub = state.hub
     version = hub.version
     sent: dict[str, dict[str, Any]] = {}
-    earlier, _ = await asyncio.to_thread(_poll, state, request, start, [])
+    earlier, _ = await asyncio.to_thread(_poll, state, start, [])
     out = [_status(snapshot, sent) for snapshot in earlier]
     opened = last_write = time.monotonic()
     while (now := time.monotonic()) - opened < STREAM_SECONDS:
@@ -99,10 +99,8 @@ def _status(snapshot: dict[str, Any], sent: dict[str, Any]) -> str:
 
 
 def _poll(
-    state: AppState, request: Request, since: dt.datetime, watched: list[str]
+    state: AppState, since: dt.datetime, watched: list[str]
 ) -> tuple[list[dict[str, Any]], list[str]]:
     with quick_session(state) as session:
         changed, deleted = jobs.changed_jobs(session, since=since, watched=watched)
-        return [
-            job_out(request, job, with_spec=False).model_dump(mode="json") for job in changed
-        ], deleted
+        return [job_out(job, with_spec=False).model_dump(mode="json") for job in changed], deleted

@@ -1,33 +1,26 @@
-"""/optimizations and /walkforwards: searches and walk-forward analyses."""
+"""/optimizations: parameter searches, their trials as they arrive, and their results."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Query, Response
+from fastapi.responses import StreamingResponse
 
 from stratforge.api.deps import SessionDep, StateDep
 from stratforge.api.routes import _jobs
 from stratforge.api.routes.backtests import IdempotencyKey
-from stratforge.api.schemas import (
-    OPTIMIZATION_EXAMPLE,
-    WALKFORWARD_EXAMPLE,
-    OptimizationOut,
-    TrialOut,
-)
+from stratforge.api.schemas import OPTIMIZATION_EXAMPLE, OptimizationOut, Page, TrialOut
 from stratforge.core.optimize import OptimizeSpec
-from stratforge.core.walkforward import WalkForwardSpec
-from stratforge.jobs.plan import plan_search, plan_walkforward
+from stratforge.jobs.plan import plan_search
 from stratforge.store import jobs
-from stratforge.store.tables import Optimization
+from stratforge.store.kinds import OPTIMIZE
 
 router = APIRouter(prefix="/optimizations", tags=["optimizations"])
-walkforward_router = APIRouter(prefix="/walkforwards", tags=["walk-forward"])
 
 
 @router.post("", status_code=202, response_model=OptimizationOut)
 def submit_optimization(
-    request: Request,
     response: Response,
     state: StateDep,
     session: SessionDep,
@@ -44,18 +37,15 @@ def submit_optimization(
         max_backtests=state.settings.max_trials,
         network_roots=state.settings.network_roots(),
     )
-    datasets = _jobs.check_datasets(session, [spec.base], "base.")
     return _jobs.submit(
-        request=request,
         response=response,
         state=state,
         session=session,
-        table=Optimization,
+        kind=OPTIMIZE,
         spec=spec,
         strategy=spec.base.strategy.name,
-        datasets=datasets,
+        datasets=_jobs.check_datasets(session, [spec.base], "base."),
         idempotency_key=idempotency_key,
-        kind="optimize",
         total=plan.trials,
     )
 
@@ -73,7 +63,7 @@ def get_trials(
 ) -> Any:
     """Trials so far (they arrive while the search runs), sortable by any metric; CSV with
     ``format=csv``."""
-    _jobs.fetch(session, Optimization, job_id, "optimize")
+    _jobs.fetch(session, OPTIMIZE, job_id)
     rows = jobs.list_trials(session, optimization_id=job_id)
     if status:
         rows = [r for r in rows if r.status == status]
@@ -118,54 +108,45 @@ def _flat(trial: TrialOut) -> dict[str, Any]:
     return row
 
 
-_jobs.add_lifecycle_routes(
-    router, table=Optimization, kind="optimize", out_model=OptimizationOut, noun="optimization"
-)
-
-
-# -- walk-forward ------------------------------------------------------------------------
-
-
-@walkforward_router.post("", status_code=202, response_model=OptimizationOut)
-def submit_walkforward(
-    request: Request,
-    response: Response,
+@router.get("", response_model=Page)
+async def list_optimizations(
     state: StateDep,
-    session: SessionDep,
-    spec: Annotated[
-        WalkForwardSpec,
-        Body(
-            openapi_examples={"rolling": {"summary": "400/200 bars", "value": WALKFORWARD_EXAMPLE}}
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    """Queue a walk-forward analysis."""
-    plan_walkforward(
-        spec,
-        state.plugins,
-        max_backtests=state.settings.max_trials,
-        network_roots=state.settings.network_roots(),
-    )
-    datasets = _jobs.check_datasets(session, [spec.search.base], "search.base.")
-    return _jobs.submit(
-        request=request,
-        response=response,
-        state=state,
-        session=session,
-        table=Optimization,
-        spec=spec,
-        strategy=spec.search.base.strategy.name,
-        datasets=datasets,
-        idempotency_key=idempotency_key,
-        kind="walkforward",
+    status: _jobs.Status = None,
+    strategy: str | None = None,
+    limit: _jobs.Limit = 50,
+    offset: _jobs.Offset = 0,
+) -> Response:
+    """List optimizations, newest first."""
+    return _jobs.listing(
+        state, OPTIMIZE, status=status, strategy=strategy, limit=limit, offset=offset
     )
 
 
-_jobs.add_lifecycle_routes(
-    walkforward_router,
-    table=Optimization,
-    kind="walkforward",
-    out_model=OptimizationOut,
-    noun="walk-forward",
-)
+@router.get("/{job_id}", response_model=OptimizationOut)
+async def get_optimization(state: StateDep, job_id: str) -> Any:
+    """A optimization's state."""
+    return _jobs.state_of(state, OPTIMIZE, job_id)
+
+
+@router.get("/{job_id}/result")
+def get_result(state: StateDep, session: SessionDep, job_id: str) -> dict[str, Any]:
+    """The optimization's whole result, as stored."""
+    return _jobs.result_of(state, _jobs.fetch(session, OPTIMIZE, job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=OptimizationOut)
+def cancel_optimization(state: StateDep, session: SessionDep, job_id: str) -> Any:
+    """Cancel a queued or running optimization (409 once it has finished)."""
+    return _jobs.cancel(state, session, _jobs.fetch(session, OPTIMIZE, job_id))
+
+
+@router.delete("/{job_id}", status_code=204)
+def delete_optimization(state: StateDep, session: SessionDep, job_id: str) -> Response:
+    """Delete a optimization that is not running, with its stored results."""
+    return _jobs.remove(state, session, _jobs.fetch(session, OPTIMIZE, job_id))
+
+
+@router.get("/{job_id}/events", response_class=StreamingResponse)
+async def optimization_events(state: StateDep, job_id: str) -> StreamingResponse:
+    """Server-Sent Events with the optimization's status and progress until it ends."""
+    return _jobs.follow(state, OPTIMIZE, job_id)

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from bokeh.resources import Resources
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
 from stratforge.api.deps import AppState, SessionDep, StateDep
 from stratforge.api.routes import _jobs
@@ -18,7 +19,7 @@ from stratforge.report.compare import comparison_report
 from stratforge.report.output import embed_json, standalone_html
 from stratforge.report.series import ReportSeries
 from stratforge.report.stored import report_for
-from stratforge.store.tables import BacktestRun, Optimization
+from stratforge.store.kinds import BACKTEST, OPTIMIZE, WALKFORWARD, JobKind
 
 BOKEH_URL = "/bokeh/"  # create_app mounts BokehJS's own files under /bokeh/static
 router = APIRouter(tags=["reports"])
@@ -29,23 +30,16 @@ Aggregate = Annotated[
     Literal["best", "max", "mean"],
     Query(description="Other parameters held at the best trial's values, or aggregated."),
 ]
-KINDS: dict[str, tuple[type[BacktestRun] | type[Optimization], str | None]] = {
-    "backtests": (BacktestRun, None),
-    "optimizations": (Optimization, "optimize"),
-    "walkforwards": (Optimization, "walkforward"),
-}
 
 
-def _document(state: AppState, session: Any, resource: str, job_id: str) -> dict[str, Any]:
-    table, kind = KINDS[resource]
-    return _jobs.result_of(state, _jobs.fetch(session, table, job_id, kind))
-
-
-def _layout(state: AppState, document: dict[str, Any], kind: str, **options: Any) -> Any:
-    # A bad option (e.g. an unknown heatmap parameter) is a SpecError: 422 naming the field.
-    return report_for(
-        document, kind=kind, panels=state.plugins.registries.report_panels.as_dict(), **options
-    )
+def _layout(
+    state: AppState, session: Session, kind: JobKind, job_id: str, **options: Any
+) -> tuple[Any, str]:
+    """The report layout and title of a completed job of *kind* (404, or 409 before it
+    completes). A bad option (an unknown heatmap parameter) is a SpecError: 422 naming it."""
+    document = _jobs.result_of(state, _jobs.fetch(session, kind, job_id))
+    panels = state.plugins.registries.report_panels.as_dict()
+    return report_for(document, kind=kind.name, panels=panels, **options)
 
 
 def _html(layout: Any, title: str, theme: str) -> HTMLResponse:
@@ -62,10 +56,9 @@ def backtest_report_page(
     benchmark: Benchmark = False,
 ) -> HTMLResponse:
     """The interactive report page of a completed backtest."""
-    document = _document(state, session, "backtests", job_id)
     window = f"/api/v1/backtests/{job_id}/report/window"
     layout, title = _layout(
-        state, document, "backtest", theme=theme, benchmark=benchmark, fetch_url=window
+        state, session, BACKTEST, job_id, theme=theme, benchmark=benchmark, fetch_url=window
     )
     return _html(layout, title, theme)
 
@@ -79,8 +72,7 @@ def backtest_report_json(
     benchmark: Benchmark = False,
 ) -> Any:
     """The report as Bokeh ``json_item`` JSON: ``Bokeh.embed.embed_item(item, "div-id")``."""
-    document = _document(state, session, "backtests", job_id)
-    layout, _ = _layout(state, document, "backtest", theme=theme, benchmark=benchmark)
+    layout, _ = _layout(state, session, BACKTEST, job_id, theme=theme, benchmark=benchmark)
     return embed_json(layout, theme=theme)
 
 
@@ -96,7 +88,7 @@ def backtest_report_window(
     rows): what a report page draws when zoomed in beyond its embedded detail."""
     if end <= start:
         raise SpecError("end", "must be after start")
-    job = _jobs.fetch(session, BacktestRun, job_id)
+    job = _jobs.fetch(session, BACKTEST, job_id)
     document = _jobs.result_of(state, job)
     series = state.report_series.get(job.result_blob or "")
     if series is None:
@@ -105,54 +97,78 @@ def backtest_report_window(
     return series.window(start, end)
 
 
-def _search_routes(resource: str, kind: str, noun: str) -> None:
-    def built(
-        state: StateDep,
-        session: SessionDep,
-        job_id: str,
-        theme: Theme = "light",
-        x: Axis = None,
-        y: Axis = None,
-        aggregate: Aggregate = "best",
-    ) -> tuple[Any, str, str]:
-        """The layout, title and theme: the step the page and its JSON share."""
-        document = _document(state, session, resource, job_id)
-        layout, title = _layout(state, document, kind, theme=theme, x=x, y=y, aggregate=aggregate)
-        return layout, title, theme
-
-    # A default, not Annotated: with postponed annotations a local alias would not resolve.
-    def page(report: tuple[Any, str, str] = Depends(built)) -> HTMLResponse:
-        layout, title, theme = report
-        return _html(layout, title, theme)
-
-    def item(report: tuple[Any, str, str] = Depends(built)) -> Any:
-        layout, _, theme = report
-        return embed_json(layout, theme=theme)
-
-    page.__doc__ = f"The interactive report page of a completed {noun}."
-    item.__doc__ = f"The {noun} report as Bokeh ``json_item`` JSON."
-    router.add_api_route(
-        f"/{resource}/{{job_id}}/report",
-        page,
-        methods=["GET"],
-        response_class=HTMLResponse,
-        name=f"{kind}_report_page",
-    )
-    router.add_api_route(
-        f"/{resource}/{{job_id}}/report.json", item, methods=["GET"], name=f"{kind}_report_json"
-    )
+@router.get("/optimizations/{job_id}/report", response_class=HTMLResponse)
+def optimize_report_page(
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    theme: Theme = "light",
+    x: Axis = None,
+    y: Axis = None,
+    aggregate: Aggregate = "best",
+) -> HTMLResponse:
+    """The interactive report page of a completed optimisation."""
+    options = {"theme": theme, "x": x, "y": y, "aggregate": aggregate}
+    layout, title = _layout(state, session, OPTIMIZE, job_id, **options)
+    return _html(layout, title, theme)
 
 
-_search_routes("optimizations", "optimize", "optimisation")
-_search_routes("walkforwards", "walkforward", "walk-forward")
+@router.get("/optimizations/{job_id}/report.json")
+def optimize_report_json(
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    theme: Theme = "light",
+    x: Axis = None,
+    y: Axis = None,
+    aggregate: Aggregate = "best",
+) -> Any:
+    """The optimisation report as Bokeh ``json_item`` JSON."""
+    options = {"theme": theme, "x": x, "y": y, "aggregate": aggregate}
+    layout, _ = _layout(state, session, OPTIMIZE, job_id, **options)
+    return embed_json(layout, theme=theme)
+
+
+@router.get("/walkforwards/{job_id}/report", response_class=HTMLResponse)
+def walkforward_report_page(
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    theme: Theme = "light",
+    x: Axis = None,
+    y: Axis = None,
+    aggregate: Aggregate = "best",
+) -> HTMLResponse:
+    """The interactive report page of a completed walk-forward."""
+    options = {"theme": theme, "x": x, "y": y, "aggregate": aggregate}
+    layout, title = _layout(state, session, WALKFORWARD, job_id, **options)
+    return _html(layout, title, theme)
+
+
+@router.get("/walkforwards/{job_id}/report.json")
+def walkforward_report_json(
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    theme: Theme = "light",
+    x: Axis = None,
+    y: Axis = None,
+    aggregate: Aggregate = "best",
+) -> Any:
+    """The walk-forward report as Bokeh ``json_item`` JSON."""
+    options = {"theme": theme, "x": x, "y": y, "aggregate": aggregate}
+    layout, _ = _layout(state, session, WALKFORWARD, job_id, **options)
+    return embed_json(layout, theme=theme)
 
 
 CompareIds = Annotated[list[str], Query(min_length=1, max_length=12, description="Backtest ids.")]
 
 
-def _comparison(state: AppState, session: Any, ids: list[str], theme: str) -> Any:
+def _comparison(state: AppState, session: Session, ids: list[str], theme: str) -> Any:
     results = {
-        job_id: RunResult.model_validate(_document(state, session, "backtests", job_id))
+        job_id: RunResult.model_validate(
+            _jobs.result_of(state, _jobs.fetch(session, BACKTEST, job_id))
+        )
         for job_id in ids
     }
     return comparison_report(results, theme=theme)
