@@ -124,7 +124,7 @@ async def list_optimizations(
 
 @router.get("/{job_id}", response_model=OptimizationOut)
 async def get_optimization(state: StateDep, job_id: str) -> Any:
-    """A optimization's state."""
+    """An optimization's state."""
     return _jobs.state_of(state, OPTIMIZE, job_id)
 
 
@@ -142,7 +142,7 @@ def cancel_optimization(state: StateDep, session: SessionDep, job_id: str) -> An
 
 @router.delete("/{job_id}", status_code=204)
 def delete_optimization(state: StateDep, session: SessionDep, job_id: str) -> Response:
-    """Delete a optimization that is not running, with its stored results."""
+    """Delete an optimization that is not running, with its stored results."""
     return _jobs.remove(state, session, _jobs.fetch(session, OPTIMIZE, job_id))
 
 
