@@ -24,6 +24,7 @@ from stratforge.core.overfitting import (
 )
 from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
+from stratforge.core.walkforward import WalkForwardSpec, layout_windows, walk_forward
 from stratforge.optimizers.space import (
     Choice,
     Constraint,
@@ -34,7 +35,6 @@ from stratforge.optimizers.space import (
     grid,
     parse_dimension,
 )
-from stratforge.core.walkforward import WalkForwardSpec, layout_windows, walk_forward
 from tests.optimize_helpers import FLAKY_PLUGIN, comparable, grid_spec
 from tests.test_cli import assert_one_line_error, stratforge
 
