@@ -100,7 +100,7 @@ def get_plugin_manager(settings: Settings) -> pluggy.PluginManager:
     options = LoadOptions(
         blocked=settings.blocked_plugins,
         autoload=not settings.disable_plugin_autoload,
-        directories=settings.plugins_dirs,
+        directories=settings.plugin_directories,  # the project's folders, then plugins_dirs
     )
     return new_plugin_manager(hookspecs=HOOKSPECS, builtins=BUILTIN_PLUGINS, options=options)
 
