@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from stratforge.core.lookahead import LookaheadReport
 
 
+# Over 60 lines only by its signature: one typer option per flag, as --help lists them. The
+# body is a few lines; the flags become a RunSpec in cli/options.py.
 def run(
     strategy: StrategyOption = "sma_cross",
     param: ParamOption = None,
