@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from stratforge.cli.common import load_plugins, out, user_errors
+from stratforge.cli.common import current_settings, load_plugins, out, user_errors
+from stratforge.cli.project import plugin_origins
 from stratforge.core.errors import SpecError
 from stratforge.plugin.params import describe_params, jsonable_default
 from stratforge.plugin.registry import Registry
@@ -41,7 +42,8 @@ def plugins(
 ) -> None:
     """List every registered strategy, indicator, sizer, analyzer and data source."""
     with user_errors():
-        registries = load_plugins().registries
+        loaded = load_plugins()
+        registries = loaded.registries
         kinds = registries.by_kind()
         if kind is not None:
             try:
@@ -49,6 +51,9 @@ def plugins(
             except KeyError as exc:
                 raise SpecError("--kind", str(exc.args[0])) from None
     rows = plugin_rows(kinds.values())
+    origins = plugin_origins(loaded, current_settings())  # a project's files are implicit
+    for row in rows:
+        row["origin"] = origins.get(row["plugin"], "-")
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -79,14 +84,15 @@ def plugin_rows(registries: Iterable[Registry[Any]]) -> list[dict[str, Any]]:
 
 def print_plugins(rows: list[dict[str, Any]]) -> None:
     table = Table(title="Registered plugins")
-    for column in ("kind", "name", "plugin", "version", "params"):
+    for column in ("kind", "name", "plugin", "version", "origin", "params"):
         table.add_column(column, overflow="fold")
     for row in rows:
         params = ", ".join(
             f"{k}=<required>" if k in row["required"] else f"{k}={v!r}"
             for k, v in row["params"].items()
         )
-        table.add_row(row["kind"], row["name"], row["plugin"], row["version"] or "-", params)
+        version, origin = row["version"] or "-", row.get("origin", "-")
+        table.add_row(row["kind"], row["name"], row["plugin"], version, origin, params)
     out.print(table)
 
 
