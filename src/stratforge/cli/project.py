@@ -46,7 +46,6 @@ def init_command(
     )
 
 
-
 def plugin_origins(plugins: Plugins, settings: Settings) -> dict[str, str]:
     """Plugin name -> where it came from: its file for a directory plugin (relative to the
     project root when inside it), ``built-in``, or the distribution of an entry point.
