@@ -172,28 +172,8 @@ class Settings(BaseSettings):
 
 
 @lru_cache(maxsize=1)
-def _from_environment() -> Settings:
-    return Settings()
-
-
-_override: Settings | None = None
-
-
 def get_settings() -> Settings:
-    """The process's settings: those set by ``use_settings`` (the server, a Ray worker, a
-    test), else read once from the environment."""
-    return _override if _override is not None else _from_environment()
-
-
-def use_settings(settings: Settings | None) -> None:
-    """Make *settings* what ``get_settings`` returns in this process (None: the environment)."""
-    global _override
-    _override = settings
-
-
-def _cache_clear() -> None:
-    use_settings(None)
-    _from_environment.cache_clear()
-
-
-get_settings.cache_clear = _cache_clear  # type: ignore[attr-defined]
+    """The process's settings, read once from the environment. Code that is handed settings
+    (the server's app, a Ray worker, a test) uses those and never replaces these; tests
+    start each from a fresh read with ``get_settings.cache_clear()``."""
+    return Settings()
