@@ -36,10 +36,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from futures import ORACLE, oracle_chain  # noqa: E402  (bench/futures.py)
 
 from stratforge import RunSpec, run_backtest  # noqa: E402
+from stratforge.core.plugins import Plugins  # noqa: E402
 from stratforge.core.settings import Settings  # noqa: E402
 from stratforge.futures import ContractChain, ContractSpec  # noqa: E402
 from stratforge.futures.chain import RollPoint  # noqa: E402
-from stratforge.core.plugins import Plugins  # noqa: E402
 from tests.accounting_helpers import Book, Fill, Market, equity_by_step  # noqa: E402
 
 MARKETS = {"SP500": 50.0, "GOLD": 100.0, "CRUDE_W": 1000.0, "US10": 1000.0, "CORN": 50.0}

@@ -59,9 +59,9 @@ from overhead import BareSmaCross
 
 from stratforge.core.executors import RayExecutor
 from stratforge.core.optimize import OptimizeSpec, SearchResult, optimize
+from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.data import generate_synthetic
-from stratforge.core.plugins import Plugins
 
 CASH = 100_000.0
 Grid = dict[str, tuple[int, int, int]]  # name -> (start, stop inclusive, step)

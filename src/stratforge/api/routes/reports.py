@@ -4,10 +4,11 @@ when zoomed into a large run."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
 from bokeh.resources import Resources
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
@@ -30,6 +31,20 @@ Aggregate = Annotated[
     Literal["best", "max", "mean"],
     Query(description="Other parameters held at the best trial's values, or aggregated."),
 ]
+
+
+@dataclass
+class _SearchView:
+    """How a search or walk-forward report is drawn: its query parameters, shared by the
+    pages and the JSON of both kinds."""
+
+    theme: Theme = "light"
+    x: Axis = None
+    y: Axis = None
+    aggregate: Aggregate = "best"
+
+
+SearchView = Annotated[_SearchView, Depends()]
 
 
 def _layout(
@@ -99,66 +114,38 @@ def backtest_report_window(
 
 @router.get("/optimizations/{job_id}/report", response_class=HTMLResponse)
 def optimize_report_page(
-    state: StateDep,
-    session: SessionDep,
-    job_id: str,
-    theme: Theme = "light",
-    x: Axis = None,
-    y: Axis = None,
-    aggregate: Aggregate = "best",
+    state: StateDep, session: SessionDep, job_id: str, view: SearchView
 ) -> HTMLResponse:
     """The interactive report page of a completed optimisation."""
-    options = {"theme": theme, "x": x, "y": y, "aggregate": aggregate}
-    layout, title = _layout(state, session, OPTIMIZE, job_id, **options)
-    return _html(layout, title, theme)
+    layout, title = _layout(state, session, OPTIMIZE, job_id, **asdict(view))
+    return _html(layout, title, view.theme)
 
 
 @router.get("/optimizations/{job_id}/report.json")
 def optimize_report_json(
-    state: StateDep,
-    session: SessionDep,
-    job_id: str,
-    theme: Theme = "light",
-    x: Axis = None,
-    y: Axis = None,
-    aggregate: Aggregate = "best",
+    state: StateDep, session: SessionDep, job_id: str, view: SearchView
 ) -> Any:
     """The optimisation report as Bokeh ``json_item`` JSON."""
-    options = {"theme": theme, "x": x, "y": y, "aggregate": aggregate}
-    layout, _ = _layout(state, session, OPTIMIZE, job_id, **options)
-    return embed_json(layout, theme=theme)
+    layout, _ = _layout(state, session, OPTIMIZE, job_id, **asdict(view))
+    return embed_json(layout, theme=view.theme)
 
 
 @router.get("/walkforwards/{job_id}/report", response_class=HTMLResponse)
 def walkforward_report_page(
-    state: StateDep,
-    session: SessionDep,
-    job_id: str,
-    theme: Theme = "light",
-    x: Axis = None,
-    y: Axis = None,
-    aggregate: Aggregate = "best",
+    state: StateDep, session: SessionDep, job_id: str, view: SearchView
 ) -> HTMLResponse:
     """The interactive report page of a completed walk-forward."""
-    options = {"theme": theme, "x": x, "y": y, "aggregate": aggregate}
-    layout, title = _layout(state, session, WALKFORWARD, job_id, **options)
-    return _html(layout, title, theme)
+    layout, title = _layout(state, session, WALKFORWARD, job_id, **asdict(view))
+    return _html(layout, title, view.theme)
 
 
 @router.get("/walkforwards/{job_id}/report.json")
 def walkforward_report_json(
-    state: StateDep,
-    session: SessionDep,
-    job_id: str,
-    theme: Theme = "light",
-    x: Axis = None,
-    y: Axis = None,
-    aggregate: Aggregate = "best",
+    state: StateDep, session: SessionDep, job_id: str, view: SearchView
 ) -> Any:
     """The walk-forward report as Bokeh ``json_item`` JSON."""
-    options = {"theme": theme, "x": x, "y": y, "aggregate": aggregate}
-    layout, _ = _layout(state, session, WALKFORWARD, job_id, **options)
-    return embed_json(layout, theme=theme)
+    layout, _ = _layout(state, session, WALKFORWARD, job_id, **asdict(view))
+    return embed_json(layout, theme=view.theme)
 
 
 CompareIds = Annotated[list[str], Query(min_length=1, max_length=12, description="Backtest ids.")]
