@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 FLAKY_PLUGIN = '''
 import os
 
@@ -63,3 +68,26 @@ def grid_spec(**overrides):
 def comparable(result):
     """Trials without their timings, for comparing executors."""
     return [t.model_dump(exclude={"seconds"}) for t in result.trials]
+
+
+@contextmanager
+def local_ray(num_cpus: int) -> Iterator[None]:
+    """A local Ray for a test module, its session files in a short private temp dir (Ray's
+    socket paths must stay short), shut down and removed afterwards."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    temp = tempfile.mkdtemp(prefix="sfray-", dir="/tmp")
+    ray.init(
+        num_cpus=num_cpus,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        _temp_dir=temp,
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)

@@ -22,7 +22,7 @@ from stratforge.core.executors import RayExecutor
 from stratforge.core.optimize import OptimizeSpec, optimize
 from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
-from tests.optimize_helpers import FLAKY_PLUGIN, comparable, grid_spec
+from tests.optimize_helpers import FLAKY_PLUGIN, comparable, grid_spec, local_ray
 
 pytestmark = pytest.mark.slow
 RAY = Path(sys.executable).with_name("ray")
@@ -31,19 +31,8 @@ RAY = Path(sys.executable).with_name("ray")
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
     """One local Ray for the module, its files in a short private temp dir."""
-    import ray
-
-    temp = tempfile.mkdtemp(prefix="sfray-", dir="/tmp")
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-        _temp_dir=temp,
-    )
-    yield
-    ray.shutdown()
-    shutil.rmtree(temp, ignore_errors=True)
+    with local_ray(num_cpus=2):
+        yield
 
 
 @pytest.mark.parametrize("workers", [1, 2])

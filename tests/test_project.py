@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from stratforge.core.project import (
 )
 from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
+from tests.optimize_helpers import local_ray as start_local_ray
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = '[tool.stratforge]\nplugins = ["strategies", "indicators"]\n'
@@ -487,21 +486,8 @@ def test_plugins_and_their_origins_still_list() -> None:
 def local_ray() -> Iterator[None]:
     """A local Ray started from the repository root: its workers' working directory is that
     of the process that started it (a different project from the one under test)."""
-    import ray
-
-    if ray.is_initialized():
-        ray.shutdown()
-    temp = tempfile.mkdtemp(prefix="sfray-", dir="/tmp")
-    ray.init(
-        num_cpus=1,
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-        _temp_dir=temp,
-    )
-    yield
-    ray.shutdown()
-    shutil.rmtree(temp, ignore_errors=True)
+    with start_local_ray(num_cpus=1):
+        yield
 
 
 def _working_directory() -> str:
