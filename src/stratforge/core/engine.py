@@ -9,6 +9,7 @@ import dataclasses
 import gc
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,7 +30,8 @@ from stratforge.core.results import (
     RunResult,
 )
 from stratforge.core.settings import get_settings
-from stratforge.core.spec import RunSpec
+from stratforge.core.spec import DataSpec, RunSpec
+from stratforge.data.frames import InMemoryFrames
 
 
 @lru_cache(maxsize=1)
@@ -85,12 +87,35 @@ def prepare(
     *,
     plugins: Plugins | None = None,
     frame: pd.DataFrame | None = None,
+    frames: Mapping[str, pd.DataFrame] | None = None,
     window: Window | None = None,
 ) -> PreparedRun:
-    """Resolve *spec* and load its data once."""
+    """Resolve *spec* and load its data once (*frame* and *frames* as for ``run_backtest``)."""
     plugins = plugins or default_plugins()
-    resolved = resolve(spec, plugins)
+    in_memory = _in_memory(frames)
+    if in_memory is not None and "data" not in spec.model_fields_set:
+        spec = spec.model_copy(update={"data": _frame_feeds(in_memory)})
+    resolved = resolve(spec, plugins, frames=in_memory)
     return PreparedRun(resolved, load_markets(resolved, frame, window), plugins)
+
+
+def _in_memory(frames: Mapping[str, pd.DataFrame] | None) -> InMemoryFrames | None:
+    if frames is None:
+        return None
+    if not isinstance(frames, Mapping) or not frames:
+        raise TypeError("frames: give a dict of names to DataFrames, e.g. frames={'ES': df}")
+    for name, frame in frames.items():
+        if not isinstance(name, str) or not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"frames: {name!r} must be a str name of a pandas DataFrame")
+    return InMemoryFrames(dict(frames))
+
+
+def _frame_feeds(frames: InMemoryFrames) -> DataSpec | list[DataSpec]:
+    """A spec without data reads every frame, one feed each, named by its key."""
+    feeds = [
+        DataSpec(source="dataframe", args={"name": name}, symbol=name) for name in frames.frames
+    ]
+    return feeds[0] if len(feeds) == 1 else feeds
 
 
 def run_backtest(
@@ -98,15 +123,21 @@ def run_backtest(
     *,
     plugins: Plugins | None = None,
     frame: pd.DataFrame | None = None,
+    frames: Mapping[str, pd.DataFrame] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     """Run one backtest; same spec and data give byte-identical results (wall time aside).
 
-    *frame* replaces the first data source's bars (hand-built fixtures, benchmarks).
+    *frames* are pandas DataFrames by name, read by the spec's ``dataframe`` sources
+    (``{"source": "dataframe", "args": {"name": "ES"}}``); a spec that sets no data gets
+    one ``dataframe`` feed per frame, named by its key. *frame* replaces the first data
+    source's bars (the spec still names that source). Either kind of frame may use the
+    usual spellings (``Open``/``Volume``, a ``Date`` index, tz-aware, no volume or open
+    interest) and is validated like a file (``data.frames.canonical_frame``).
     *on_progress* is called with (steps done, steps) about once per percent of the run.
     """
     started = time.perf_counter()
-    prepared = prepare(spec, plugins=plugins, frame=frame)
+    prepared = prepare(spec, plugins=plugins, frame=frame, frames=frames)
     resolved, strategy = prepared.execute(on_progress=on_progress)
     return collect_result(resolved, prepared.markets, strategy, time.perf_counter() - started)
 

@@ -17,10 +17,14 @@ from stratforge.core.errors import SpecError
 from stratforge.core.resolve import (
     ResolvedData,
     ResolvedRun,
+    catalog_parameters,
     contract_parameter,
+    frame_parameters,
     store_parameters,
 )
 from stratforge.data.feed import feed_columns
+from stratforge.data.frames import canonical_frame
+from stratforge.futures.catalog import MarketCatalog
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.continuous import ContinuousSeries, build_continuous
 from stratforge.futures.feed import RollingFeed
@@ -67,7 +71,8 @@ class SourceOutputs:
 def call_source(source: Component, data: ResolvedData, *, with_contract: bool = True) -> Any:
     """Call a data source with the user's params and what the engine supplies: the futures
     contract to a ``ContractSpec`` parameter (not for an FX source: it loads a plain rate
-    series), the dataset store to a ``DatasetStore`` one."""
+    series), the dataset store to a ``DatasetStore`` one, the caller's in-memory frames to an
+    ``InMemoryFrames`` one."""
     params = dict(source.params)
     if with_contract and data.contract is not None:
         name = contract_parameter(source.obj)
@@ -75,6 +80,11 @@ def call_source(source: Component, data: ResolvedData, *, with_contract: bool = 
             params[name] = data.contract
     if data.datasets is not None:
         params.update(dict.fromkeys(store_parameters(source.obj), data.datasets))
+        # The market catalog is kept in the same data directory as the uploaded datasets.
+        markets = MarketCatalog(data.datasets.data_dir)
+        params.update(dict.fromkeys(catalog_parameters(source.obj), markets))
+    if data.frames is not None:
+        params.update(dict.fromkeys(frame_parameters(source.obj), data.frames))
     return source.obj(**params)
 
 
@@ -162,10 +172,13 @@ def load_markets(
     *,
     sources: SourceOutputs | None = None,
 ) -> list[Market]:
-    """Every data feed's bars; *first_frame* replaces the first source (tests, benchmarks),
-    *window* (start, end) overrides the specs' start and end (walk-forward, which passes
-    the same *sources* for every window so each source is called once)."""
+    """Every data feed's bars; *first_frame* replaces the first source's bars (any OHLCV
+    frame, made canonical and validated by ``canonical_frame``); *window* (start, end)
+    overrides the specs' start and end (walk-forward, which passes the same *sources* for
+    every window so each source is called once)."""
     sources = sources or SourceOutputs()
+    if first_frame is not None:
+        first_frame = canonical_frame(first_frame, where="frame")
     markets = []
     for i, (data, name) in enumerate(zip(resolved.datas, market_names(resolved), strict=True)):
         if i == 0 and first_frame is not None:

@@ -12,7 +12,9 @@ from stratforge.core.components import Component, component, resolve_component
 from stratforge.core.errors import SpecError
 from stratforge.core.plugins import Plugins, Registries
 from stratforge.core.spec import ComponentSpec, DataSpec, RunSpec
+from stratforge.data.frames import FRAMES_ONLY_IN_PROCESS, InMemoryFrames
 from stratforge.data.stored import DatasetStore
+from stratforge.futures.catalog import MarketCatalog
 from stratforge.futures.contracts import ContractSpec
 
 DEFAULT_ROLL = ComponentSpec(name="days_before_expiry")
@@ -31,6 +33,8 @@ class ResolvedData:
     contract_entry: Component | None = None
     datasets: DatasetStore | None = None
     """Where uploaded datasets are kept, for a source that takes a ``DatasetStore``."""
+    frames: InMemoryFrames | None = None
+    """The caller's in-memory frames, for a source that takes ``InMemoryFrames``."""
 
     def components(self) -> list[Component]:
         parts = (self.source, self.roll, self.fx, self.contract_entry)
@@ -38,7 +42,11 @@ class ResolvedData:
 
 
 def resolve_datas(
-    spec: RunSpec, registries: Registries, *, datasets: DatasetStore | None = None
+    spec: RunSpec,
+    registries: Registries,
+    *,
+    datasets: DatasetStore | None = None,
+    frames: InMemoryFrames | None = None,
 ) -> list[ResolvedData]:
     datas = spec.datas
     fields = (
@@ -53,6 +61,7 @@ def resolve_datas(
             currency=spec.currency,
             fx_rates=spec.fx_rates,
             datasets=datasets,
+            frames=frames,
         )
         for data, where in zip(datas, fields, strict=True)
     ]
@@ -67,6 +76,16 @@ def contract_parameter(source: Any) -> str | None:
     return None
 
 
+def catalog_parameters(source: Any) -> list[str]:
+    """The names of the source's parameters that receive the market catalog."""
+    hints = typing.get_type_hints(source)
+    return [
+        name
+        for name in inspect.signature(source).parameters
+        if MarketCatalog in (hints.get(name), *typing.get_args(hints.get(name)))
+    ]
+
+
 def store_parameters(source: Any) -> list[str]:
     """The names of the source's parameters that receive the dataset store."""
     hints = typing.get_type_hints(source)
@@ -75,6 +94,22 @@ def store_parameters(source: Any) -> list[str]:
         for name in inspect.signature(source).parameters
         if DatasetStore in (hints.get(name), *typing.get_args(hints.get(name)))
     ]
+
+
+def frame_parameters(source: Any) -> list[str]:
+    """The names of the source's parameters that receive the caller's in-memory frames."""
+    hints = typing.get_type_hints(source)
+    return [
+        name
+        for name in inspect.signature(source).parameters
+        if InMemoryFrames in (hints.get(name), *typing.get_args(hints.get(name)))
+    ]
+
+
+def _needs_frames(source: Component, frames: InMemoryFrames | None, where: str) -> None:
+    """A source reading in-memory frames resolves only where the frames are (in process)."""
+    if frames is None and frame_parameters(source.obj):
+        raise SpecError(where, FRAMES_ONLY_IN_PROCESS)
 
 
 def resolve_data(
@@ -86,6 +121,7 @@ def resolve_data(
     currency: str = "USD",
     fx_rates: dict[str, DataSpec] | None = None,
     datasets: DatasetStore | None = None,
+    frames: InMemoryFrames | None = None,
 ) -> ResolvedData:
     """Check one DataSpec: source and args, and for futures root, roll rule and FX source."""
     source = component(
@@ -93,7 +129,8 @@ def resolve_data(
     )
     if "seed" in inspect.signature(source.obj).parameters and "seed" not in source.params:
         source.params["seed"] = seed
-    resolved = ResolvedData(data, where, source, datasets=datasets)
+    _needs_frames(source, frames, f"{where}.source")
+    resolved = ResolvedData(data, where, source, datasets=datasets, frames=frames)
     if data.root is None:
         if data.roll is not None:
             raise SpecError(f"{where}.roll", "a roll rule needs a futures root; set root too")
@@ -128,6 +165,7 @@ def resolve_data(
             f"fx_rates.{quoted}.source",
             f"fx_rates.{quoted}.args",
         )
+        _needs_frames(resolved.fx, frames, f"fx_rates.{quoted}.source")
     return resolved
 
 
@@ -151,14 +189,21 @@ class ResolvedRun:
         return {c.plugin: c.plugin_version for c in sorted(parts, key=lambda c: c.plugin)}
 
 
-def resolve(spec: RunSpec, plugins: Plugins) -> ResolvedRun:
-    """Check every name and parameter in *spec*; raises ``SpecError`` naming the field."""
+def resolve(
+    spec: RunSpec, plugins: Plugins, *, frames: InMemoryFrames | None = None
+) -> ResolvedRun:
+    """Check every name and parameter in *spec*; raises ``SpecError`` naming the field.
+    *frames* are the caller's in-memory frames (``run_backtest(spec, frames=...)``); without
+    them a ``dataframe`` source is refused (a spec from the REST API or a file)."""
     reg = plugins.registries
     if spec.slippage.percent and spec.slippage.fixed:
         raise SpecError("slippage", "set either percent or fixed, not both")
+    spec = catalog_sources(spec, MarketCatalog(plugins.settings.data_dir))
     return ResolvedRun(
         spec=spec,
-        datas=resolve_datas(spec, reg, datasets=DatasetStore(plugins.settings.data_dir)),
+        datas=resolve_datas(
+            spec, reg, datasets=DatasetStore(plugins.settings.data_dir), frames=frames
+        ),
         strategy=resolve_component(reg.strategies, spec.strategy, "strategy"),
         sizer=resolve_component(reg.sizers, spec.sizer, "sizer") if spec.sizer else None,
         analyzers=[
@@ -173,3 +218,41 @@ def resolve(spec: RunSpec, plugins: Plugins) -> ResolvedRun:
             resolve_component(reg.risk_rules, r, f"risk[{i}]") for i, r in enumerate(spec.risk)
         ],
     )
+
+
+CATALOG_SOURCE = "catalog"
+
+
+def catalog_sources(spec: RunSpec, markets: MarketCatalog) -> RunSpec:
+    """*spec* with every feed's source named: a feed with a futures root and no source reads
+    the market catalog when that root is stored there, else synthetic data (the default).
+    The result's spec so says which source each feed used."""
+    datas = spec.datas
+    fields = (
+        ["data"] if not isinstance(spec.data, list) else [f"data[{i}]" for i in range(len(datas))]
+    )
+    chosen = [
+        _chosen_source(data, markets, where) for data, where in zip(datas, fields, strict=True)
+    ]
+    return spec.model_copy(update={"data": chosen if isinstance(spec.data, list) else chosen[0]})
+
+
+def _chosen_source(data: DataSpec, markets: MarketCatalog, where: str) -> DataSpec:
+    if "source" in data.model_fields_set:
+        return data
+    if data.root is None or not _in_catalog(markets, data.root):
+        return data.model_copy(update={"source": data.source})
+    if data.args:
+        raise SpecError(
+            f"{where}.args",
+            f"{data.root} is in the market catalog, whose stored contracts take no args; "
+            'set "source": "synthetic" to generate data with these args instead',
+        )
+    return data.model_copy(update={"source": CATALOG_SOURCE})
+
+
+def _in_catalog(markets: MarketCatalog, root: str) -> bool:
+    try:
+        return markets.has(root)
+    except OSError:
+        return False

@@ -1,4 +1,5 @@
-"""The built-in file and upload sources: ``csv``, ``parquet`` and ``dataset``.
+"""The built-in file, upload and in-memory sources: ``csv``, ``parquet``, ``dataset`` and
+``dataframe``.
 
 Each source is a plain function with keyword-only, simply annotated parameters: the engine
 reads ``inspect.signature`` (annotations resolved with ``typing.get_type_hints``) to check
@@ -13,13 +14,14 @@ from typing import Literal
 
 import pandas as pd
 
+from stratforge.data.frames import FRAMES_ONLY_IN_PROCESS, InMemoryFrames, canonical_frame
 from stratforge.data.loaders import load_csv, load_parquet
 from stratforge.data.stored import DatasetStore
 from stratforge.plugin import hookimpl
 from stratforge.plugin.params import FilePath
 from stratforge.plugin.registry import Register
 
-__all__ = ["csv", "dataset", "parquet", "register_data_sources"]
+__all__ = ["csv", "dataframe", "dataset", "parquet", "register_data_sources"]
 
 
 def csv(
@@ -94,9 +96,40 @@ def dataset(*, id: str, store: DatasetStore | None = None) -> pd.DataFrame:
     return pd.read_parquet(store.path(id))
 
 
+def dataframe(
+    *,
+    name: str | None = None,
+    columns: dict[str, str] | None = None,
+    tz: str | None = None,
+    on_bad_rows: Literal["error", "drop"] = "error",
+    frames: InMemoryFrames | None = None,
+) -> pd.DataFrame:
+    """A pandas DataFrame passed to run_backtest(spec, frames={"name": df}) in this process.
+
+    Common spellings are recognised (Open/open/OPEN, Volume/Vol, a DatetimeIndex or a
+    Date/Datetime/Timestamp column); a missing volume is 0, a missing Close is Adj Close.
+
+    Args:
+        name: The key of the frame in frames={...}; may be left out when there is one.
+        columns: Map of frame column names to canonical ones, e.g. {"Adj Close": "close"}.
+        tz: Time zone that tz-aware timestamps are converted to before being made naive
+            (default UTC); naive timestamps are kept as they are.
+        on_bad_rows: "error" to stop at bad rows, "drop" to skip them with a warning.
+        frames: Supplied by the engine from run_backtest's frames; not a parameter a spec
+            can set (a spec sent to the REST API cannot carry a frame).
+    """
+    if frames is None:
+        raise ValueError(FRAMES_ONLY_IN_PROCESS)
+    chosen, frame = frames.pick(name)
+    return canonical_frame(
+        frame, columns=columns, where=f"frame {chosen!r}", tz=tz, on_bad_rows=on_bad_rows
+    )
+
+
 @hookimpl
 def register_data_sources(register: Register) -> None:
     """Register the built-in sources exactly like a third-party plugin would."""
     register(csv, name="csv")
     register(parquet, name="parquet")
     register(dataset, name="dataset")
+    register(dataframe, name="dataframe")

@@ -25,8 +25,11 @@ __all__ = [
     "DataValidationError",
     "RowProblem",
     "ValidatedFrame",
+    "canonical_target",
     "check_policy",
     "check_tz",
+    "find_column",
+    "header_key",
     "resolve_columns",
     "validate_frame",
     "validate_planned",
@@ -180,6 +183,23 @@ def _canonical_target(target: str) -> str | None:
     if key in (*_DATETIME_ALIASES, "date"):
         return DATETIME
     return next((name for name, keys in _ALIASES.items() if key in keys), None)
+
+
+def canonical_target(target: object) -> str | None:
+    """The canonical column a header or mapping target names (``datetime`` for any date or
+    timestamp spelling), or None."""
+    return _canonical_target(str(target))
+
+
+def header_key(name: object) -> str:
+    """The case- and punctuation-insensitive key headers are matched by (``Adj Close`` ->
+    ``adjclose``)."""
+    return _norm(name)
+
+
+def find_column(names: Sequence[Any], target: str) -> str | None:
+    """The first of *names* that the alias table maps to canonical column *target*."""
+    return _find_alias([str(n) for n in names], _ALIASES[target], set())
 
 
 # A missing column: (label for the message, canonical name it would have fed).
