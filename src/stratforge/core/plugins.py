@@ -55,6 +55,7 @@ BUILTIN_PLUGINS = (
     "stratforge.analyzers",
     "stratforge.data.sources",
     "stratforge.futures.sources",
+    "stratforge.futures.vendors",
     "stratforge.futures.specs",
     "stratforge.futures.rolls",
     "stratforge.optimizers",

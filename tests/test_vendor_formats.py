@@ -1,0 +1,207 @@
+"""Vendor formats as data sources: each test writes a few files in the vendor's own layout
+(never the vendor's real files) and reads them back through the registered source."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stratforge import RunSpec, run_backtest
+from stratforge.core.plugins import Plugins
+from stratforge.data.validation import DataValidationError
+from stratforge.futures.chain import ContractChain
+from stratforge.futures.contracts import ContractId, ContractSpec
+from stratforge.futures.vendors.lean import lean
+
+ESZ23 = ContractId("ES", 2023, 12)
+ESH24 = ContractId("ES", 2024, 3)
+
+
+@pytest.fixture(scope="module")
+def es(plugins: Plugins) -> ContractSpec:
+    return plugins.registries.contracts.get("ES")
+
+
+def bars(start: str, end: str, base: float, freq: str = "B") -> pd.DataFrame:
+    """Deterministic, valid OHLCV bars on quarter ticks."""
+    index = pd.date_range(start, end, freq=freq, name="datetime")
+    steps = np.sin(np.arange(len(index)) / 3.0) * 8 + np.arange(len(index)) * 0.5
+    close = np.round((base + steps) * 4) / 4
+    frame = pd.DataFrame(
+        {
+            "open": close - 0.5,
+            "high": close + 1.0,
+            "low": close - 1.0,
+            "close": close,
+            "volume": 1000.0 + np.arange(len(index)),
+        },
+        index=index,
+    )
+    return frame
+
+
+DEC = bars("2023-09-01", "2023-12-15", 4500.0)
+MAR = bars("2023-09-01", "2024-02-29", 4550.0)
+
+
+def run(plugins: Plugins, data: dict[str, Any]):
+    spec = RunSpec.model_validate(
+        {"cash": 1_000_000.0, "strategy": {"name": "sma_cross"}, "data": data}
+    )
+    return run_backtest(spec, plugins=plugins)
+
+
+# --------------------------------------------------------------------------------------------
+# LEAN
+
+
+def lean_rows(frame: pd.DataFrame, minute: bool = False) -> str:
+    index = pd.DatetimeIndex(frame.index)
+    if minute:
+        millis = (index - index.normalize()) // pd.Timedelta(milliseconds=1)
+        stamps = [str(m) for m in millis]
+    else:
+        stamps = list(index.strftime("%Y%m%d %H:%M"))
+    lines = [
+        f"{t},{r.open:g},{r.high:g},{r.low:g},{r.close:g},{r.volume:.0f}"
+        for t, r in zip(stamps, frame.itertuples(), strict=True)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_zip(path: Path, entries: dict[str, str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in entries.items():
+            archive.writestr(name, text)
+    return path
+
+
+def lean_daily(root: Path, resolution: str = "daily") -> Path:
+    """LEAN's market folder: daily/es_trade.zip and daily/es_openinterest.zip."""
+    folder = root / "future" / "cme" / resolution
+    write_zip(
+        folder / "es_trade.zip",
+        {"es_trade_202312.csv": lean_rows(DEC), "es_trade_202403.csv": lean_rows(MAR)},
+    )
+    oi = {
+        "es_openinterest_202312.csv": "20231002 00:00,2000000\n20231101 00:00,2500000\n",
+        "es_openinterest_202403.csv": "20231002 00:00,100000\n",
+    }
+    write_zip(folder / "es_openinterest.zip", oi)
+    return root / "future" / "cme"
+
+
+def test_lean_daily_market_folder_is_a_chain_with_open_interest(tmp_path: Path, es) -> None:
+    chain = lean(path=str(lean_daily(tmp_path)), contract=es)
+    assert isinstance(chain, ContractChain)
+    assert chain.contracts() == [ESZ23, ESH24]
+    dec = chain.frames[ESZ23]
+    pd.testing.assert_frame_equal(dec.drop(columns="openinterest"), DEC, check_freq=False)
+    assert dec.loc["2023-09-29", "openinterest"] == 0.0  # before the first value
+    assert dec.loc["2023-10-02", "openinterest"] == 2_000_000.0
+    assert dec.loc["2023-10-31", "openinterest"] == 2_000_000.0  # carried forward
+    assert dec.loc["2023-11-01", "openinterest"] == 2_500_000.0
+    assert chain.frames[ESH24]["openinterest"].iloc[-1] == 100_000.0
+
+
+def test_lean_reads_a_zip_a_folder_and_the_flattened_names(tmp_path: Path, es) -> None:
+    market = lean_daily(tmp_path, "hour")
+    by_zip = lean(path=str(market / "hour" / "es_trade.zip"), contract=es)
+    by_folder = lean(path=str(market / "hour"), contract=es)
+    by_market = lean(path=str(market), resolution="hour", contract=es)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (market / "hour" / "es_trade.zip").rename(flat / "hour_es_trade.zip")
+    flattened = lean(path=str(flat), resolution="hour", contract=es)
+    for chain in (by_zip, by_folder, by_market, flattened):
+        assert isinstance(chain, ContractChain)
+        assert chain.contracts() == [ESZ23, ESH24]
+        assert chain.frames[ESH24]["close"].iloc[-1] == MAR["close"].iloc[-1]
+
+
+def test_lean_minute_day_zips_are_joined_with_expiries(tmp_path: Path, es) -> None:
+    folder = tmp_path / "future" / "cme" / "minute" / "es"
+    days = ["2023-12-13", "2023-12-14"]
+    expected: dict[ContractId, list[pd.DataFrame]] = {ESZ23: [], ESH24: []}
+    for day in days:
+        stamp = pd.Timestamp(day).strftime("%Y%m%d")
+        dec = bars(f"{day} 14:30", f"{day} 15:29", 4600.0, freq="min")
+        mar = bars(f"{day} 14:30", f"{day} 15:29", 4650.0, freq="min")
+        expected[ESZ23].append(dec)
+        expected[ESH24].append(mar)
+        write_zip(
+            folder / f"{stamp}_trade.zip",
+            {
+                f"{stamp}_es_minute_trade_202312_20231215.csv": lean_rows(dec, minute=True),
+                f"{stamp}_es_minute_trade_202403_20240315.csv": lean_rows(mar, minute=True),
+            },
+        )
+        write_zip(
+            folder / f"{stamp}_openinterest.zip",
+            {f"{stamp}_es_minute_openinterest_202312_20231215.csv": "0,1500000\n"},
+        )
+    chain = lean(path=str(tmp_path / "future" / "cme"), resolution="minute", contract=es)
+    assert isinstance(chain, ContractChain)
+    assert chain.contracts() == [ESZ23, ESH24]
+    dec = chain.frames[ESZ23]
+    assert len(dec) == 120 and dec.index[0] == pd.Timestamp("2023-12-13 14:30")
+    np.testing.assert_array_equal(dec["close"], pd.concat(expected[ESZ23])["close"])
+    assert (dec["openinterest"] == 1_500_000.0).all()
+    assert chain.last_trade_date(ESH24).isoformat() == "2024-03-15"
+
+
+def test_lean_price_scale_divides_old_scaled_files(tmp_path: Path) -> None:
+    scaled = DEC.copy()
+    scaled[["open", "high", "low", "close"]] *= 10_000
+    write_zip(tmp_path / "es_trade.zip", {"es_trade_202312.csv": lean_rows(scaled)})
+    frame = lean(path=str(tmp_path / "es_trade.zip"), price_scale=10_000)
+    assert isinstance(frame, pd.DataFrame)
+    np.testing.assert_allclose(frame["close"], DEC["close"])
+
+
+def test_lean_without_a_root_needs_one_contract(tmp_path: Path) -> None:
+    market = lean_daily(tmp_path)
+    with pytest.raises(DataValidationError, match=r"holds 2 contracts \(ESZ23, ESH24\)"):
+        lean(path=str(market))
+    frame = lean(path=str(market), contract_code="ESH24")
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["close"].iloc[-1] == MAR["close"].iloc[-1]
+
+
+def test_lean_bad_files_are_named(tmp_path: Path) -> None:
+    good = write_zip(tmp_path / "ok" / "es_trade.zip", {"es_trade_202312.csv": lean_rows(DEC)})
+    truncated = tmp_path / "cut" / "es_trade.zip"
+    truncated.parent.mkdir()
+    truncated.write_bytes(good.read_bytes()[:-40])
+    with pytest.raises(DataValidationError, match=r"cut/es_trade\.zip: not a readable zip"):
+        lean(path=str(truncated))
+    rows = lean_rows(DEC).splitlines()
+    rows.insert(3, rows[2])
+    dup = write_zip(tmp_path / "dup" / "es_trade.zip", {"es_trade_202312.csv": "\n".join(rows)})
+    with pytest.raises(
+        DataValidationError, match=r"es_trade\.zip:es_trade_202312\.csv: row 4: duplicate timestamp"
+    ) as raised:
+        lean(path=str(dup))
+    assert "\n" not in str(raised.value)
+    bad = write_zip(
+        tmp_path / "bad" / "es_trade.zip", {"es_trade_202312.csv": "20231002 00:00,x,1,1,1,1\n"}
+    )
+    with pytest.raises(
+        DataValidationError, match=r"es_trade_202312\.csv: row 1: open is not a number"
+    ):
+        lean(path=str(bad))
+    odd = write_zip(tmp_path / "odd" / "es_trade.zip", {"readme.txt": "hello"})
+    with pytest.raises(DataValidationError, match=r"readme\.txt: not a LEAN futures trade entry"):
+        lean(path=str(odd))
+
+
+def test_lean_backtest(tmp_path: Path, plugins: Plugins) -> None:
+    data = {"source": "lean", "args": {"path": str(lean_daily(tmp_path))}, "root": "ES"}
+    result = run(plugins, data)
+    assert result.metrics.bars == len(MAR)
