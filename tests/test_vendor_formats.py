@@ -17,6 +17,7 @@ from stratforge.data.validation import DataValidationError
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.contracts import ContractId, ContractSpec
 from stratforge.futures.vendors.lean import lean
+from stratforge.futures.vendors.pysystemtrade import pysystemtrade
 
 ESZ23 = ContractId("ES", 2023, 12)
 ESH24 = ContractId("ES", 2024, 3)
@@ -204,4 +205,103 @@ def test_lean_bad_files_are_named(tmp_path: Path) -> None:
 def test_lean_backtest(tmp_path: Path, plugins: Plugins) -> None:
     data = {"source": "lean", "args": {"path": str(lean_daily(tmp_path))}, "root": "ES"}
     result = run(plugins, data)
+    assert result.metrics.bars == len(MAR)
+
+
+# --------------------------------------------------------------------------------------------
+# pysystemtrade
+
+
+def pst_contract(frame: pd.DataFrame) -> str:
+    index = pd.DatetimeIndex(frame.index)
+    lines = ["Time,Open,High,Low,Close,Volume"] + [
+        f"{t},{r.open:g},{r.high:g},{r.low:g},{r.close:g},{r.volume:.0f}"
+        for t, r in zip(index.strftime("%Y-%m-%dT%H:%M:%S+0000"), frame.itertuples(), strict=True)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def pst_contracts(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "SP500_20231200.csv").write_text(pst_contract(DEC))
+    (folder / "SP500_20240300.csv").write_text(pst_contract(MAR))
+    (folder / "roll_calendar_SP500.csv").write_text("DATE_TIME,current_contract\n")
+    return folder
+
+
+def multiple_prices(path: Path) -> Path:
+    """Held contract (PRICE) Dec then Mar, FORWARD the next, CARRY = FORWARD (SP500-style)."""
+    rows = ["DATETIME,CARRY,CARRY_CONTRACT,PRICE,PRICE_CONTRACT,FORWARD,FORWARD_CONTRACT"]
+    for t in MAR.index:
+        dec = DEC["close"].get(t)
+        mar = MAR["close"][t]
+        stamp = f"{t:%Y-%m-%d} 23:00:00"
+        if t <= pd.Timestamp("2023-12-08"):
+            rows.append(f"{stamp},{mar:g},20240300,{dec:g},20231200,{mar:g},20240300")
+        else:
+            rows.append(f"{stamp},,20240600,{mar:g},20240300,,20240600")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_pysystemtrade_contract_files_are_a_chain(tmp_path: Path, es) -> None:
+    chain = pysystemtrade(path=str(pst_contracts(tmp_path / "raw")), contract=es)
+    assert isinstance(chain, ContractChain)
+    assert chain.contracts() == [ESZ23, ESH24]
+    pd.testing.assert_frame_equal(
+        chain.frames[ESZ23].drop(columns="openinterest"), DEC, check_freq=False
+    )
+    single = pysystemtrade(path=str(tmp_path / "raw" / "SP500_20240300.csv"))
+    assert isinstance(single, pd.DataFrame) and len(single) == len(MAR)
+    picked = pysystemtrade(path=str(tmp_path / "raw"), contract_code="20231200")
+    assert isinstance(picked, pd.DataFrame) and len(picked) == len(DEC)
+
+
+def test_pysystemtrade_multiple_prices_are_close_only_contracts(tmp_path: Path, es) -> None:
+    chain = pysystemtrade(path=str(multiple_prices(tmp_path / "SP500.csv")), contract=es)
+    assert isinstance(chain, ContractChain)
+    assert chain.contracts() == [ESZ23, ESH24]
+    dec, mar = chain.frames[ESZ23], chain.frames[ESH24]
+    assert dec.index[-1] == pd.Timestamp("2023-12-08 23:00")
+    assert len(mar) == len(MAR)  # FORWARD/CARRY before the roll, PRICE after
+    np.testing.assert_array_equal(mar["close"], MAR["close"])
+    for column in ("open", "high", "low"):
+        np.testing.assert_array_equal(dec[column], dec["close"])
+    assert (mar["volume"] == 0).all()
+
+
+def test_pysystemtrade_bad_files_are_named(tmp_path: Path, es) -> None:
+    good = multiple_prices(tmp_path / "SP500.csv").read_text().splitlines()
+    dup = tmp_path / "dup.csv"
+    dup.write_text("\n".join([*good[:4], good[3], *good[4:]]) + "\n")
+    with pytest.raises(
+        DataValidationError, match=r"dup\.csv \[ESZ23\]: row 5: duplicate timestamp"
+    ):
+        pysystemtrade(path=str(dup), contract=es)
+    code = tmp_path / "code.csv"
+    code.write_text("\n".join([*good[:3], good[3].replace("20231200", "2023-12"), *good[4:]]))
+    with pytest.raises(DataValidationError, match=r"code\.csv: row 4: PRICE_CONTRACT '2023-12'"):
+        pysystemtrade(path=str(code), contract=es)
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "AUD_20180300.csv").write_text(pst_contract(DEC))
+    (tmp_path / "mixed" / "SP500_20231200.csv").write_text(pst_contract(DEC))
+    with pytest.raises(ValueError, match=r"several instruments \(AUD, SP500\); set instrument"):
+        pysystemtrade(path=str(tmp_path / "mixed"), contract=es)
+    chain = pysystemtrade(path=str(tmp_path / "mixed"), instrument="SP500", contract=es)
+    assert isinstance(chain, ContractChain) and chain.contracts() == [ESZ23]
+    lines = pst_contract(DEC).splitlines()
+    fields = lines[2].split(",")
+    lines[2] = ",".join([*fields[:4], "x", fields[5]])
+    bad = "\n".join(lines)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "SP500_20231200.csv").write_text(bad)
+    with pytest.raises(
+        DataValidationError, match=r"SP500_20231200\.csv: row 3: close is not a number"
+    ):
+        pysystemtrade(path=str(tmp_path / "bad"), contract=es)
+
+
+def test_pysystemtrade_backtest(tmp_path: Path, plugins: Plugins) -> None:
+    path = multiple_prices(tmp_path / "SP500.csv")
+    result = run(plugins, {"source": "pysystemtrade", "args": {"path": str(path)}, "root": "ES"})
     assert result.metrics.bars == len(MAR)

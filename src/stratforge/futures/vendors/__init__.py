@@ -14,13 +14,15 @@ checked and documented, path parameters confined on a server, the data spec's ro
 from __future__ import annotations
 
 from stratforge.futures.vendors.lean import lean
+from stratforge.futures.vendors.pysystemtrade import pysystemtrade
 from stratforge.plugin import hookimpl
 from stratforge.plugin.registry import Register
 
-__all__ = ["lean", "register_data_sources"]
+__all__ = ["lean", "pysystemtrade", "register_data_sources"]
 
 
 @hookimpl
 def register_data_sources(register: Register) -> None:
     """Register the vendor sources exactly like a third-party plugin would."""
     register(lean, name="lean")
+    register(pysystemtrade, name="pysystemtrade")

@@ -34,8 +34,6 @@ def chain_or_series(
     if not frames:
         raise DataValidationError(origin, detail="no contract data found")
     if spec is not None:
-        if contract_code is not None:
-            frames = {c: f for c, f in frames.items() if c == _parse_code(contract_code, origin)}
         known = dict(expiries or {})
         return ContractChain(spec, dict(frames), {c: d for c, d in known.items() if c in frames})
     if contract_code is None:
@@ -48,26 +46,29 @@ def chain_or_series(
                 "or contract_code to pick one",
             )
         return next(iter(frames.values()))
-    wanted = _parse_code(contract_code, origin)
-    found = next(
-        (
-            f
-            for c, f in frames.items()
-            if (c.year, c.month) == (wanted.year, wanted.month) and c.root == wanted.root
-        ),
-        None,
-    )
+    year, month = _parse_code(contract_code)
+    found = next((f for c, f in frames.items() if (c.year, c.month) == (year, month)), None)
     if found is None:
         codes = ", ".join(str(c) for c in sorted(frames))
-        raise DataValidationError(origin, detail=f"no contract {wanted}; contracts: {codes}")
+        raise DataValidationError(
+            origin,
+            detail=f"no contract {contract_code!r} ({year}-{month:02d}); contracts: {codes}",
+        )
     return found
 
 
-def _parse_code(code: str, origin: str) -> ContractId:
+def _parse_code(code: str) -> tuple[int, int]:
+    """The year and month of ``ESZ23`` (any root), ``202312`` or pysystemtrade's ``20231200``."""
+    digits = code.strip()
+    if digits.isdigit() and len(digits) in (6, 8):
+        year, month = int(digits[:4]), int(digits[4:6])
+        if 1 <= month <= 12:
+            return year, month
     try:
-        return ContractId.parse(code)
+        parsed = ContractId.parse(code)
     except ContractCodeError as exc:
         raise ValueError(f"contract_code: {exc}") from None
+    return parsed.year, parsed.month
 
 
 def join_segments(segments: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
