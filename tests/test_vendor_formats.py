@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import databento_dbn
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,9 +18,11 @@ from stratforge.core.plugins import Plugins
 from stratforge.data.validation import DataValidationError
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.contracts import ContractId, ContractSpec
+from stratforge.futures.vendors.databento import databento
 from stratforge.futures.vendors.lean import lean
 from stratforge.futures.vendors.pysystemtrade import pysystemtrade
 
+dbn: Any = databento_dbn  # its stubs type the enum members as plain str and int
 ESZ23 = ContractId("ES", 2023, 12)
 ESH24 = ContractId("ES", 2024, 3)
 
@@ -304,4 +308,188 @@ def test_pysystemtrade_bad_files_are_named(tmp_path: Path, es) -> None:
 def test_pysystemtrade_backtest(tmp_path: Path, plugins: Plugins) -> None:
     path = multiple_prices(tmp_path / "SP500.csv")
     result = run(plugins, {"source": "pysystemtrade", "args": {"path": str(path)}, "root": "ES"})
+    assert result.metrics.bars == len(MAR)
+
+
+# --------------------------------------------------------------------------------------------
+# Databento DBN
+
+NS = 1_000_000_000
+
+
+def ns(stamp: Any) -> int:
+    return int(pd.Timestamp(stamp).value)
+
+
+def ohlcv(frame: pd.DataFrame, instrument_id: int) -> list[Any]:
+    fixed = {
+        c: np.round(frame[c].to_numpy() * NS).astype(np.int64)
+        for c in ("open", "high", "low", "close")
+    }
+    volume = frame["volume"].to_numpy().astype(np.int64)
+    stamps = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+    return [
+        dbn.OHLCVMsg(
+            dbn.RType.OHLCV_1D,
+            1,
+            instrument_id,
+            int(stamps[i]),
+            *(int(fixed[c][i]) for c in ("open", "high", "low", "close")),
+            int(volume[i]),
+        )
+        for i in range(len(frame))
+    ]
+
+
+def write_dbn(
+    path: Path,
+    records: list[Any],
+    *,
+    schema: Any = dbn.Schema.OHLCV_1D,
+    stype_in: Any = dbn.SType.RAW_SYMBOL,
+    mappings: dict[str, int] | None = None,
+) -> Path:
+    """A DBN file as Databento writes it: metadata (symbol mappings), then the records."""
+    intervals = [
+        SimpleNamespace(
+            raw_symbol=raw,
+            intervals=[
+                SimpleNamespace(
+                    start_date=pd.Timestamp("2023-01-01").date(),
+                    end_date=pd.Timestamp("2025-01-01").date(),
+                    symbol=str(iid),
+                )
+            ],
+        )
+        for raw, iid in (mappings or {}).items()
+    ]
+    metadata = dbn.Metadata(
+        dataset="GLBX.MDP3",
+        start=ns("2023-09-01"),
+        end=ns("2024-03-01"),
+        stype_in=stype_in,
+        stype_out=dbn.SType.INSTRUMENT_ID,
+        schema=schema,
+        symbols=list(mappings or {}) or ["ES.FUT"],
+        mappings=intervals,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(metadata.encode() + b"".join(bytes(r) for r in records))
+    return path
+
+
+def definition(instrument_id: int, raw: str, expiry: str, year: int, month: int) -> Any:
+    return dbn.InstrumentDefMsg(
+        1,
+        instrument_id,
+        ns("2023-09-01"),
+        ns("2023-09-01"),
+        250_000_000,
+        NS,
+        raw,
+        "ES",
+        "FUT",
+        dbn.InstrumentClass.FUTURE if "-" not in raw else dbn.InstrumentClass.FUTURE_SPREAD,
+        dbn.SecurityUpdateAction.ADD,
+        expiration=ns(expiry),
+        maturity_year=year,
+        maturity_month=month,
+    )
+
+
+def open_interest(instrument_id: int, published: str, value: int) -> Any:
+    return dbn.StatMsg(
+        1,
+        instrument_id,
+        ns(published),
+        ns(published),
+        ns(published),
+        dbn.UNDEF_PRICE,
+        value,
+        dbn.StatType.OPEN_INTEREST,
+    )
+
+
+def es_raw_symbol_file(path: Path) -> Path:
+    records = ohlcv(DEC, 101) + ohlcv(MAR, 102)
+    records.sort(key=lambda r: (r.ts_event, r.instrument_id))
+    return write_dbn(path, records, mappings={"ESZ3": 101, "ESH4": 102})
+
+
+def test_databento_metadata_mappings_give_the_chain(tmp_path: Path, es) -> None:
+    chain = databento(path=str(es_raw_symbol_file(tmp_path / "es.ohlcv-1d.dbn")), contract=es)
+    assert isinstance(chain, ContractChain)
+    assert chain.contracts() == [ESZ23, ESH24]
+    pd.testing.assert_frame_equal(
+        chain.frames[ESH24].drop(columns="openinterest"), MAR, check_freq=False
+    )
+
+
+def test_databento_folder_with_definitions_statistics_and_a_spread(tmp_path: Path, es) -> None:
+    folder = tmp_path / "batch"
+    spread = bars("2023-11-01", "2023-11-30", 50.0)
+    records = ohlcv(DEC, 7) + ohlcv(MAR, 8) + ohlcv(spread, 9)
+    records.sort(key=lambda r: (r.ts_event, r.instrument_id))
+    write_dbn(folder / "glbx-mdp3.ohlcv-1d.dbn", records, stype_in=dbn.SType.PARENT)
+    defs = [
+        definition(7, "ESZ3", "2023-12-15 14:30", 2023, 12),
+        definition(8, "ESH4", "2024-03-15 13:30", 2024, 3),
+        definition(9, "ESZ3-ESH4", "2023-12-15 14:30", 2023, 12),
+    ]
+    write_dbn(folder / "glbx-mdp3.definition.dbn", defs, schema=dbn.Schema.DEFINITION)
+    stats = [
+        open_interest(7, "2023-10-03 12:00", 2_000_000),
+        open_interest(8, "2023-10-03 12:00", 9),
+    ]
+    write_dbn(folder / "glbx-mdp3.statistics.dbn", stats, schema=dbn.Schema.STATISTICS)
+    chain = databento(path=str(folder), contract=es)
+    assert isinstance(chain, ContractChain)
+    assert chain.contracts() == [ESZ23, ESH24]
+    dec = chain.frames[ESZ23]
+    # Published 2023-10-03 12:00: known at the end of that day's bar, not before.
+    assert dec.loc["2023-10-02", "openinterest"] == 0.0
+    assert dec.loc["2023-10-03", "openinterest"] == 2_000_000.0
+    assert dec["openinterest"].iloc[-1] == 2_000_000.0
+    assert chain.last_trade_date(ESZ23).isoformat() == "2023-12-15"
+    with pytest.raises(DataValidationError, match=r"holds 2 contracts \(ESZ23, ESH24\)"):
+        databento(path=str(folder))
+    frame = databento(path=str(folder), contract_code="ESZ23")
+    assert isinstance(frame, pd.DataFrame) and len(frame) == len(DEC)
+
+
+def test_databento_bad_files_are_named(tmp_path: Path, es) -> None:
+    good = es_raw_symbol_file(tmp_path / "good.dbn")
+    cut = tmp_path / "cut.dbn"
+    cut.write_bytes(good.read_bytes()[:-20])
+    with pytest.raises(DataValidationError, match=r"cut\.dbn: truncated: 36 bytes"):
+        databento(path=str(cut), contract=es)
+    junk = tmp_path / "junk.dbn"
+    junk.write_bytes(b"not a dbn file" * 10)
+    with pytest.raises(DataValidationError, match=r"junk\.dbn: not a readable DBN file"):
+        databento(path=str(junk), contract=es)
+    with pytest.raises(DataValidationError, match=r"good\.dbn: schema ohlcv-1d, not ohlcv-1h"):
+        databento(path=str(good), schema="ohlcv-1h", contract=es)
+    trades = write_dbn(tmp_path / "trades.dbn", [], schema=dbn.Schema.TRADES, mappings={"ESZ3": 1})
+    with pytest.raises(DataValidationError, match=r"trades\.dbn: schema trades holds no bars"):
+        databento(path=str(trades), contract=es)
+    records = ohlcv(DEC, 101)
+    dup = write_dbn(
+        tmp_path / "dup.dbn", [*records[:3], records[2], *records[3:]], mappings={"ESZ3": 101}
+    )
+    with pytest.raises(
+        DataValidationError, match=r"dup\.dbn \[ESZ23\]: row 4: duplicate timestamp"
+    ):
+        databento(path=str(dup), contract=es)
+    unmapped = write_dbn(tmp_path / "unmapped.dbn", ohlcv(DEC, 555), stype_in=dbn.SType.PARENT)
+    with pytest.raises(
+        DataValidationError, match=r"unmapped\.dbn: instrument_id 555 has no symbol"
+    ):
+        databento(path=str(unmapped), contract=es)
+    chain = databento(path=str(unmapped), symbols={"555": "ESZ3"}, contract=es)
+    assert isinstance(chain, ContractChain) and chain.contracts() == [ESZ23]
+
+
+def test_databento_backtest(tmp_path: Path, plugins: Plugins) -> None:
+    path = es_raw_symbol_file(tmp_path / "es.dbn")
+    result = run(plugins, {"source": "databento", "args": {"path": str(path)}, "root": "ES"})
     assert result.metrics.bars == len(MAR)

@@ -13,12 +13,13 @@ checked and documented, path parameters confined on a server, the data spec's ro
 
 from __future__ import annotations
 
+from stratforge.futures.vendors.databento import databento
 from stratforge.futures.vendors.lean import lean
 from stratforge.futures.vendors.pysystemtrade import pysystemtrade
 from stratforge.plugin import hookimpl
 from stratforge.plugin.registry import Register
 
-__all__ = ["lean", "pysystemtrade", "register_data_sources"]
+__all__ = ["databento", "lean", "pysystemtrade", "register_data_sources"]
 
 
 @hookimpl
@@ -26,3 +27,4 @@ def register_data_sources(register: Register) -> None:
     """Register the vendor sources exactly like a third-party plugin would."""
     register(lean, name="lean")
     register(pysystemtrade, name="pysystemtrade")
+    register(databento, name="databento")
