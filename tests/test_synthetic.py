@@ -169,6 +169,7 @@ def test_source_hook_registers_the_builtin_sources() -> None:
         "parquet": sources.parquet,
         "contracts_dir": futures_sources.contracts_dir,
         "dataset": sources.dataset,
+        "dataframe": sources.dataframe,
     }
     pd.testing.assert_frame_equal(
         futures_sources.synthetic(bars=20, seed=1), generate_synthetic(bars=20, seed=1)
