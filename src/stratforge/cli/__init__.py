@@ -26,8 +26,13 @@ app.command("walkforward")(optimize.walkforward_command)
 app.command("report")(report.report)
 app.command("init")(project.init_command)
 
-data_app = typer.Typer(help="Inspect and validate market data files.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Inspect and validate market data files; import them into the market catalog.",
+    no_args_is_help=True,
+)
 data_app.command("validate")(data.validate)
+data_app.command("import")(data.import_command)
+data_app.command("list")(data.list_command)
 app.add_typer(data_app, name="data")
 
 futures_app = typer.Typer(

@@ -17,12 +17,14 @@ from stratforge.core.errors import SpecError
 from stratforge.core.resolve import (
     ResolvedData,
     ResolvedRun,
+    catalog_parameters,
     contract_parameter,
     frame_parameters,
     store_parameters,
 )
 from stratforge.data.feed import feed_columns
 from stratforge.data.frames import canonical_frame
+from stratforge.futures.catalog import MarketCatalog
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.continuous import ContinuousSeries, build_continuous
 from stratforge.futures.feed import RollingFeed
@@ -78,6 +80,9 @@ def call_source(source: Component, data: ResolvedData, *, with_contract: bool = 
             params[name] = data.contract
     if data.datasets is not None:
         params.update(dict.fromkeys(store_parameters(source.obj), data.datasets))
+        # The market catalog is kept in the same data directory as the uploaded datasets.
+        markets = MarketCatalog(data.datasets.data_dir)
+        params.update(dict.fromkeys(catalog_parameters(source.obj), markets))
     if data.frames is not None:
         params.update(dict.fromkeys(frame_parameters(source.obj), data.frames))
     return source.obj(**params)

@@ -56,6 +56,7 @@ BUILTIN_PLUGINS = (
     "stratforge.data.sources",
     "stratforge.futures.sources",
     "stratforge.futures.vendors",
+    "stratforge.futures.catalog",
     "stratforge.futures.specs",
     "stratforge.futures.rolls",
     "stratforge.optimizers",

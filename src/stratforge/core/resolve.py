@@ -14,6 +14,7 @@ from stratforge.core.plugins import Plugins, Registries
 from stratforge.core.spec import ComponentSpec, DataSpec, RunSpec
 from stratforge.data.frames import FRAMES_ONLY_IN_PROCESS, InMemoryFrames
 from stratforge.data.stored import DatasetStore
+from stratforge.futures.catalog import MarketCatalog
 from stratforge.futures.contracts import ContractSpec
 
 DEFAULT_ROLL = ComponentSpec(name="days_before_expiry")
@@ -73,6 +74,16 @@ def contract_parameter(source: Any) -> str | None:
         if ContractSpec in (hints.get(name), *typing.get_args(hints.get(name))):
             return name
     return None
+
+
+def catalog_parameters(source: Any) -> list[str]:
+    """The names of the source's parameters that receive the market catalog."""
+    hints = typing.get_type_hints(source)
+    return [
+        name
+        for name in inspect.signature(source).parameters
+        if MarketCatalog in (hints.get(name), *typing.get_args(hints.get(name)))
+    ]
 
 
 def store_parameters(source: Any) -> list[str]:
@@ -187,6 +198,7 @@ def resolve(
     reg = plugins.registries
     if spec.slippage.percent and spec.slippage.fixed:
         raise SpecError("slippage", "set either percent or fixed, not both")
+    spec = catalog_sources(spec, MarketCatalog(plugins.settings.data_dir))
     return ResolvedRun(
         spec=spec,
         datas=resolve_datas(
@@ -206,3 +218,41 @@ def resolve(
             resolve_component(reg.risk_rules, r, f"risk[{i}]") for i, r in enumerate(spec.risk)
         ],
     )
+
+
+CATALOG_SOURCE = "catalog"
+
+
+def catalog_sources(spec: RunSpec, markets: MarketCatalog) -> RunSpec:
+    """*spec* with every feed's source named: a feed with a futures root and no source reads
+    the market catalog when that root is stored there, else synthetic data (the default).
+    The result's spec so says which source each feed used."""
+    datas = spec.datas
+    fields = (
+        ["data"] if not isinstance(spec.data, list) else [f"data[{i}]" for i in range(len(datas))]
+    )
+    chosen = [
+        _chosen_source(data, markets, where) for data, where in zip(datas, fields, strict=True)
+    ]
+    return spec.model_copy(update={"data": chosen if isinstance(spec.data, list) else chosen[0]})
+
+
+def _chosen_source(data: DataSpec, markets: MarketCatalog, where: str) -> DataSpec:
+    if "source" in data.model_fields_set:
+        return data
+    if data.root is None or not _in_catalog(markets, data.root):
+        return data.model_copy(update={"source": data.source})
+    if data.args:
+        raise SpecError(
+            f"{where}.args",
+            f"{data.root} is in the market catalog, whose stored contracts take no args; "
+            'set "source": "synthetic" to generate data with these args instead',
+        )
+    return data.model_copy(update={"source": CATALOG_SOURCE})
+
+
+def _in_catalog(markets: MarketCatalog, root: str) -> bool:
+    try:
+        return markets.has(root)
+    except OSError:
+        return False

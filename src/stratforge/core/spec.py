@@ -12,8 +12,10 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveFloat,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -42,7 +44,13 @@ class ComponentSpec(_Strict):
 class DataSpec(_Strict):
     """Where the bars come from: a registered data source and its arguments."""
 
-    source: str = Field("synthetic", description="Registered data source name.")
+    source: str = Field(
+        "synthetic",
+        description="Registered data source name. Left out with a futures root, the market "
+        "catalog's stored contracts are used when that root is there (source catalog; see "
+        "`stratforge data import`), else synthetic data; give synthetic to always get "
+        "synthetic data.",
+    )
     args: dict[str, Any] = Field(default_factory=dict, description="Arguments of the source.")
     symbol: str | None = Field(None, description="Name given to the feed (defaults to source).")
     start: dt.datetime | None = Field(None, description="First bar to use (inclusive).")
@@ -67,6 +75,15 @@ class DataSpec(_Strict):
     commission: NonNegativeFloat | None = Field(
         None, description="Commission per contract and side override (futures)."
     )
+
+    @model_serializer(mode="wrap")
+    def _unset_source_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A source that was not given stays left out when the spec is stored and read back,
+        so the engine still chooses it (the catalog or synthetic) when the job runs."""
+        dumped: dict[str, Any] = handler(self)
+        if "source" not in self.model_fields_set:
+            dumped.pop("source", None)
+        return dumped
 
     @field_validator("start", "end")
     @classmethod

@@ -100,3 +100,22 @@ class TrialRow(SQLModel, table=True):
     metrics: dict[str, Any] | None = _json()
     error: str | None = None
     seconds: float = 0.0
+
+
+class MarketContract(SQLModel, table=True):
+    """One contract month in the market catalog: its Parquet file is
+    ``<data_dir>/markets/<root>/<contract>.parquet`` (see ``stratforge.futures.catalog``)."""
+
+    __tablename__ = "market_contracts"
+    __table_args__ = (UniqueConstraint("root", "contract"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    root: str = Field(index=True, max_length=16)
+    contract: str = Field(max_length=24, description="Full code, e.g. ESZ2023.")
+    first: NaiveDatetime = Field(description="First bar (market time).")
+    last: NaiveDatetime = Field(description="Last bar (market time).")
+    bars: int
+    bar_size: str = Field(max_length=32, description='e.g. "1 day", "5 minutes".')
+    source: str = Field(max_length=200, description="The data source that read the files.")
+    sha256: str = Field(max_length=64, description="Hash of the stored bars.")
+    imported_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
