@@ -15,6 +15,7 @@ import pytest
 
 from stratforge import RunSpec, run_backtest
 from stratforge.core.plugins import Plugins
+from stratforge.data.loaders import load_csv
 from stratforge.data.validation import DataValidationError
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.contracts import ContractId, ContractSpec
@@ -493,3 +494,74 @@ def test_databento_backtest(tmp_path: Path, plugins: Plugins) -> None:
     path = es_raw_symbol_file(tmp_path / "es.dbn")
     result = run(plugins, {"source": "databento", "args": {"path": str(path)}, "root": "ES"})
     assert result.metrics.bars == len(MAR)
+
+
+# --------------------------------------------------------------------------------------------
+# Generic CSV: column mapping and the header switch
+
+POSITIONS = {"0": "datetime", "1": "open", "2": "high", "3": "low", "4": "close", "5": "volume"}
+POSITIONS_FLAG = ",".join(f"{k}={v}" for k, v in POSITIONS.items())
+
+
+def headerless(path: Path, frame: pd.DataFrame) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(lean_rows(frame))  # LEAN's daily rows: a plain headerless OHLCV CSV
+    return path
+
+
+def test_load_csv_without_a_header(tmp_path: Path) -> None:
+    path = headerless(tmp_path / "es.csv", DEC)
+    by_position = load_csv(path, header=False, columns=POSITIONS)
+    pd.testing.assert_frame_equal(by_position.drop(columns="openinterest"), DEC, check_freq=False)
+    by_name = load_csv(path, header=False, names=list(POSITIONS.values()))
+    pd.testing.assert_frame_equal(by_name, by_position)
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("a,b,c,d,e,f\n" + lean_rows(DEC))
+    over_header = load_csv(renamed, names=list(POSITIONS.values()))
+    pd.testing.assert_frame_equal(over_header, by_position)
+    lines = path.read_text().splitlines()
+    lines[4] = lines[3]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError, match=r"es\.csv: row 5: duplicate timestamp"):
+        load_csv(path, header=False, columns=POSITIONS)  # rows count from line 1
+    with pytest.raises(DataValidationError, match=r"names gives 5 column names but the file has 6"):
+        load_csv(path, header=False, names=["datetime", "open", "high", "low", "close"])
+    with pytest.raises(DataValidationError, match=r"missing column\(s\)"):
+        load_csv(path, header=False)  # positions need a mapping
+
+
+def test_csv_and_contracts_dir_sources_read_headerless_files(tmp_path: Path, plugins) -> None:
+    path = headerless(tmp_path / "one.csv", MAR)
+    args = {"path": str(path), "header": False, "columns": POSITIONS}
+    result = run(plugins, {"source": "csv", "args": args})
+    assert result.metrics.bars == len(MAR)
+    folder = tmp_path / "contracts"
+    headerless(folder / "es_202312.csv", DEC)
+    headerless(folder / "es_202403.csv", MAR)
+    args = {"path": str(folder), "header": "false", "columns": POSITIONS}
+    result = run(plugins, {"source": "contracts_dir", "args": args, "root": "ES"})
+    assert result.metrics.bars == len(MAR)
+
+
+def test_cli_flags_reach_the_loaders(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from stratforge.cli import app
+
+    runner = CliRunner()
+    path = headerless(tmp_path / "one.csv", MAR)
+    flags = ["--no-header", "--columns", POSITIONS_FLAG]
+    checked = runner.invoke(app, ["data", "validate", str(path), *flags])
+    assert checked.exit_code == 0, checked.output
+    assert f"{len(MAR)} valid bars" in checked.output
+    ran = runner.invoke(app, ["run", "--csv", str(path), *flags, "--json"])
+    assert ran.exit_code == 0, ran.output
+    assert f'"bars":{len(MAR)}' in ran.output
+    folder = tmp_path / "contracts"
+    headerless(folder / "es_202312.csv", DEC)
+    headerless(folder / "es_202403.csv", MAR)
+    built = runner.invoke(app, ["futures", "build", "ES", "--contracts", str(folder), *flags])
+    assert built.exit_code == 0, built.output
+    assert "2 contracts" in built.output
+    bad = runner.invoke(app, ["data", "validate", str(path), "--columns", "0"])
+    assert bad.exit_code == 2 and "--columns" in bad.output

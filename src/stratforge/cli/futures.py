@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from stratforge.cli.common import load_plugins, out, user_errors
-from stratforge.cli.options import chain_spec
+from stratforge.cli.options import ColumnsOption, NoHeaderOption, chain_spec
 from stratforge.core.errors import SpecError
 from stratforge.core.load import continuous_series
 from stratforge.core.resolve import resolve_data
@@ -37,6 +37,8 @@ def build(
     contract_column: Annotated[
         str | None, typer.Option(help="Column naming each row's contract.")
     ] = None,
+    no_header: NoHeaderOption = False,
+    columns: ColumnsOption = None,
     roll: Annotated[str, typer.Option(help="Roll rule.")] = "days_before_expiry",
     roll_param: Annotated[
         list[str] | None, typer.Option("--roll-param", help="Roll rule parameter name=value.")
@@ -67,6 +69,8 @@ def build(
             roll_param,
             adjust,
             fill_missing,
+            no_header=no_header,
+            columns=columns,
         )
         series = continuous_series(resolve_data(data, load_plugins().registries))
         frame = series_frame(series)

@@ -29,6 +29,19 @@ DataArgOption = Annotated[
     list[str] | None, typer.Option("--data-arg", "-a", help="Data source argument name=value.")
 ]
 
+NoHeaderOption = Annotated[
+    bool,
+    typer.Option("--no-header", help="CSV without a header line: name its columns with --columns."),
+]
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Map file columns (by name, or by position with --no-header) to canonical ones: "
+        "0=datetime,1=open,2=high,3=low,4=close,5=volume.",
+    ),
+]
+
 
 def parse_assignments(pairs: list[str] | None, option: str) -> dict[str, str]:
     """``name=value`` pairs from repeated options; values stay strings for coercion."""
@@ -39,6 +52,21 @@ def parse_assignments(pairs: list[str] | None, option: str) -> dict[str, str]:
             raise SpecError(option, f"expected name=value, got {pair!r}")
         parsed[name.strip()] = value
     return parsed
+
+
+def csv_layout(no_header: bool, columns: str | None) -> dict[str, Any]:
+    """``--no-header`` and ``--columns 0=datetime,1=open,...`` as file-source arguments
+    (``header`` and ``columns`` of ``csv``, ``contracts_dir`` and the loaders); nothing when
+    neither is given, so sources without them are not handed unknown arguments."""
+    args: dict[str, Any] = {}
+    if no_header:
+        args["header"] = False
+    if columns:
+        pairs = [pair for pair in columns.split(",") if pair.strip()]
+        args["columns"] = parse_assignments(pairs, "--columns")
+        if not args["columns"]:
+            raise SpecError("--columns", "expected source=canonical pairs, e.g. 0=datetime")
+    return args
 
 
 def parse_rule(text: str) -> dict[str, Any]:
@@ -98,6 +126,8 @@ class RunFlags:
     data_arg: list[str] | None
     csv: Path | None
     on_bad_rows: str | None
+    no_header: bool
+    columns: str | None
     root: str | None
     roll: str | None
     roll_param: list[str] | None
@@ -156,6 +186,7 @@ def _market_parts(flags: RunFlags) -> tuple[dict[str, Any], dict[str, Any]]:
         source, source_args = "csv", {**source_args, "path": str(flags.csv)}
     if flags.on_bad_rows is not None:
         source_args["on_bad_rows"] = flags.on_bad_rows
+    source_args.update(csv_layout(flags.no_header, flags.columns))
     data_part = data_spec(
         source,
         source_args,
@@ -289,6 +320,9 @@ def chain_spec(
     roll_param: list[str] | None,
     adjust: str,
     fill_missing: bool,
+    *,
+    no_header: bool = False,
+    columns: str | None = None,
 ) -> DataSpec:
     """The contract chain ``futures build`` rolls: files in a directory, or synthetic."""
     if (contracts_dir is None) == (synthetic_bars is None):
@@ -298,7 +332,10 @@ def chain_spec(
         args: dict[str, Any] = {"path": str(contracts_dir), "pattern": pattern}
         if contract_column:
             args["contract_column"] = contract_column
+        args.update(csv_layout(no_header, columns))
     else:
+        if no_header or columns:
+            raise SpecError("--no-header", "--no-header and --columns read --contracts files")
         source, args = "synthetic", {"bars": synthetic_bars}
     return DataSpec.model_validate(
         {

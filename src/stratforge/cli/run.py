@@ -14,8 +14,10 @@ import typer
 
 from stratforge.cli.common import load_plugins, out, user_errors
 from stratforge.cli.options import (
+    ColumnsOption,
     DataArgOption,
     DataOption,
+    NoHeaderOption,
     ParamOption,
     RunFlags,
     StrategyOption,
@@ -46,6 +48,8 @@ def run(
         str | None,
         typer.Option("--on-bad-rows", help="For file sources: error (default) or drop."),
     ] = None,
+    no_header: NoHeaderOption = False,
+    columns: ColumnsOption = None,
     root: Annotated[
         str | None, typer.Option(help="Futures root (e.g. ES): trade a rolled contract chain.")
     ] = None,

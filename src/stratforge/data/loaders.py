@@ -7,7 +7,7 @@ Both read with pandas' fast readers and hand the raw table to
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,8 @@ def read_csv_validated(
     tz: str | None = None,
     on_bad_rows: OnBadRows = "error",
     sep: str = ",",
+    header: bool = True,
+    names: Sequence[str] | None = None,
 ) -> ValidatedFrame:
     """Like :func:`load_csv` but also reports what was dropped.
 
@@ -87,9 +89,10 @@ def read_csv_validated(
     check_tz(tz)
     file = _existing_file(path)
     origin = str(path)
-    header = _read_csv(file, origin, sep=sep, nrows=0, skipinitialspace=True)
+    layout = _header_layout(file, origin, sep, header, names)
+    first = _read_csv(file, origin, sep=sep, nrows=0, skipinitialspace=True, **layout)
     plan = resolve_columns(
-        list(header.columns), origin=origin, columns=columns, datetime_column=datetime_column
+        list(first.columns), origin=origin, columns=columns, datetime_column=datetime_column
     )
     raw = _read_csv(
         file,
@@ -98,12 +101,33 @@ def read_csv_validated(
         dtype=dict.fromkeys(plan.datetime, str),
         skip_blank_lines=False,
         skipinitialspace=True,
+        **layout,
     )
+    first_row = HEADER_LINE + 1 if header else 1
     blank = raw.isna().all(axis=1).to_numpy()
-    rows = np.arange(HEADER_LINE + 1, HEADER_LINE + 1 + len(raw))
+    rows = np.arange(first_row, first_row + len(raw))
     if blank.any():
         raw, rows = raw.loc[~blank], rows[~blank]
-    return validate_planned(raw, plan, origin, on_bad_rows, HEADER_LINE + 1, tz, date_format, rows)
+    return validate_planned(raw, plan, origin, on_bad_rows, first_row, tz, date_format, rows)
+
+
+def _header_layout(
+    file: Path, origin: str, sep: str, header: bool, names: Sequence[str] | None
+) -> dict[str, Any]:
+    """pandas' header arguments: the file's header line, or (``header=False``) none, the
+    columns then being ``names`` or their positions as text (``"0"``, ``"1"``, ...) for
+    ``columns`` to map. ``names`` with a header replaces the header's names."""
+    if header and names is None:
+        return {}
+    width = len(_read_csv(file, origin, sep=sep, header=None, nrows=1).columns)
+    if names is None:
+        return {"header": None, "names": [str(i) for i in range(width)], "index_col": False}
+    if len(names) != width:
+        raise DataValidationError(
+            origin,
+            detail=f"names gives {len(names)} column names but the file has {width} columns",
+        )
+    return {"header": 0 if header else None, "names": list(names), "index_col": False}
 
 
 def load_csv(
@@ -115,6 +139,8 @@ def load_csv(
     tz: str | None = None,
     on_bad_rows: OnBadRows = "error",
     sep: str = ",",
+    header: bool = True,
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Load an OHLCV CSV (plain or ``.gz``) into the canonical frame.
 
@@ -122,6 +148,10 @@ def load_csv(
     headers (Date/Time/Timestamp, Open, ..., Open Interest/OI) are recognised without it,
     case-insensitively, and separate ``Date`` and ``Time`` columns are joined. Problems are
     reported with CSV line numbers (the header is line 1).
+
+    A file without a header line takes ``header=False``: its columns are then named by
+    ``names`` (``["datetime", "open", ...]``) or by position, mapped with ``columns``
+    (``{"0": "datetime", "1": "open", ...}``); rows are numbered from line 1.
     """
     return read_csv_validated(
         path,
@@ -131,6 +161,8 @@ def load_csv(
         tz=tz,
         on_bad_rows=on_bad_rows,
         sep=sep,
+        header=header,
+        names=names,
     ).frame
 
 
@@ -182,11 +214,15 @@ def load_parquet(
 def validate_file(
     path: str | Path, *, on_bad_rows: OnBadRows = "error", **loader_kwargs: Any
 ) -> ValidatedFrame:
-    """Load and validate a CSV or Parquet file, choosing the reader from the suffix."""
+    """Load and validate a CSV or Parquet file, choosing the reader from the suffix.
+
+    ``header``/``names`` (CSV layout) are ignored for Parquet, which always names its
+    columns."""
     name = str(path).lower()
     if name.endswith(CSV_SUFFIXES):
         return read_csv_validated(path, on_bad_rows=on_bad_rows, **loader_kwargs)
     if name.endswith(PARQUET_SUFFIXES):
-        return read_parquet_validated(path, on_bad_rows=on_bad_rows, **loader_kwargs)
+        kwargs = {k: v for k, v in loader_kwargs.items() if k not in ("header", "names", "sep")}
+        return read_parquet_validated(path, on_bad_rows=on_bad_rows, **kwargs)
     supported = ", ".join((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
     raise ValueError(f"{path}: unsupported data file type; supported suffixes: {supported}")

@@ -33,6 +33,8 @@ def csv(
     tz: str | None = None,
     on_bad_rows: Literal["error", "drop"] = "error",
     sep: str = ",",
+    header: bool = True,
+    names: list[str] | None = None,
 ) -> pd.DataFrame:
     """CSV file of OHLCV bars (plain or .gz), validated row by row.
 
@@ -47,6 +49,10 @@ def csv(
             (default UTC); naive timestamps are kept as they are.
         on_bad_rows: "error" to stop at bad rows, "drop" to skip them with a warning.
         sep: Field separator.
+        header: false for a file without a header line: its columns are then named by
+            names, or by position for columns to map, e.g. {"0": "datetime", "1": "open"}.
+        names: Column names to use instead of the header's (or for a headerless file),
+            e.g. ["datetime", "open", "high", "low", "close", "volume"].
     """
     return load_csv(
         path,
@@ -56,6 +62,8 @@ def csv(
         tz=tz,
         on_bad_rows=on_bad_rows,
         sep=sep,
+        header=header,
+        names=names,
     )
 
 

@@ -80,10 +80,11 @@ def _read(
     if contract_column is None:
         contract = contract_from_name(file.name, spec.root)
         if SUFFIXES[file.suffix.lower()] == "parquet":
-            parquet_args = {k: v for k, v in loader_args.items() if k != "date_format"}
+            csv_only = ("date_format", "header", "names")
+            parquet_args = {k: v for k, v in loader_args.items() if k not in csv_only}
             return [(contract, load_parquet(file, on_bad_rows=on_bad_rows, **parquet_args))]
         return [(contract, load_csv(file, on_bad_rows=on_bad_rows, **loader_args))]
-    raw = pd.read_parquet(file) if file.suffix.lower() in (".parquet", ".pq") else pd.read_csv(file)
+    raw = _read_table(file, loader_args)
     if contract_column not in raw.columns:
         raise ValueError(
             f"{file}: no column {contract_column!r}; columns are {', '.join(map(str, raw.columns))}"
@@ -98,13 +99,26 @@ def _read(
             raise ValueError(
                 f"{file}: contract {contract} in {contract_column!r} is not {spec.root}"
             )
+        first = 2 if loader_args.get("header", True) else 1
         checked = validate_frame(
             rows.drop(columns=[contract_column]),
             origin=f"{file} [{code}]",
             on_bad_rows=on_bad_rows,
-            first_row_number=2,
-            row_numbers=(rows.index.to_numpy() + 2),
-            **loader_args,
+            first_row_number=first,
+            row_numbers=(rows.index.to_numpy() + first),
+            **{k: v for k, v in loader_args.items() if k not in ("header", "names")},
         )
         parts.append((contract, checked.frame))
     return parts
+
+
+def _read_table(file: Path, loader_args: dict[str, Any]) -> pd.DataFrame:
+    """A file with a contract column as read; a headerless CSV's columns are its ``names``
+    or positions (``"0"``, ``"1"``, ...)."""
+    if file.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(file)
+    names = loader_args.get("names")
+    if loader_args.get("header", True):
+        return pd.read_csv(file) if names is None else pd.read_csv(file, header=0, names=names)
+    raw = pd.read_csv(file, header=None, names=names, index_col=False)
+    return raw if names is not None else raw.rename(columns=str)

@@ -125,6 +125,8 @@ def contracts_dir(
     date_format: str | None = None,
     tz: str | None = None,
     on_bad_rows: Literal["error", "drop"] = "error",
+    header: bool = True,
+    names: list[str] | None = None,
     contract: ContractSpec | None = None,
 ) -> ContractChain:
     """A directory of per-contract CSV/Parquet files of one futures root (set the data root).
@@ -139,9 +141,15 @@ def contracts_dir(
         date_format: strptime format of the timestamps; guessed when omitted.
         tz: Time zone that tz-aware timestamps are converted to before being made naive.
         on_bad_rows: "error" to stop at bad rows, "drop" to skip them with a warning.
+        header: CSV: false for files without a header line (columns named by names, or by
+            position for columns to map, e.g. {"0": "datetime", "1": "open"}).
+        names: CSV: column names to use instead of the header's, or for headerless files.
     """
     if contract is None:
         raise ValueError("contracts_dir loads futures: set the data spec's root (e.g. ES)")
+    layout: dict[str, object] = (
+        {} if header and names is None else {"header": header, "names": names}
+    )
     return load_contract_dir(
         path,
         contract,
@@ -152,6 +160,7 @@ def contracts_dir(
         columns=columns,
         date_format=date_format,
         tz=tz,
+        **layout,
     )
 
 
