@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -123,6 +124,14 @@ class ContractSpec:
     """How an expiring position ends: ``cash`` (settled at the final settlement price, taken
     as the last trade date's close) or ``physical`` (closed at that close, with slippage,
     as a trader would before delivery)."""
+    first_notice_rule: str | None = field(default=None, compare=False)
+    """For physically delivered roots whose first notice day comes before the last trade
+    date: a name in ``stratforge.futures.calendar.FIRST_NOTICE_RULES`` (roll before it)."""
+    calendar: str | None = field(default=None, compare=False)
+    """The trading calendar's name; ``None``: the expiry rule's (``rule_calendar``)."""
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Fact (``multiplier``, ``expiry_rule``, ``initial_margin``...) -> where it comes from,
+    e.g. ``"CME Group, E-mini S&P 500 Futures Contract Specs"``."""
 
     @property
     def tick_value(self) -> float:
@@ -152,10 +161,23 @@ class ContractSpec:
             year, month = contract
         return last_trade_date(self.expiry_rule, year, month)
 
+    def first_notice_date(self, contract: ContractId | tuple[int, int]) -> dt.date | None:
+        """The first notice day under ``first_notice_rule``; ``None`` if the root has none."""
+        if self.first_notice_rule is None:
+            return None
+        from stratforge.futures.calendar import first_notice_date
+
+        if isinstance(contract, ContractId):
+            year, month = contract.year, contract.month
+        else:
+            year, month = contract
+        return first_notice_date(self.first_notice_rule, year, month)
+
     def contracts_between(self, start: dt.date, end: dt.date) -> list[ContractId]:
         """Listed contracts whose last trade date falls in [start, end + one cycle]."""
         found: list[ContractId] = []
-        for year in range(start.year, end.year + 2):
+        # From the year before: a contract month can trade into the next year (SOFR).
+        for year in range(start.year - 1, end.year + 2):
             for month in self.month_numbers:
                 contract = ContractId(self.root, year, month)
                 if start <= self.last_trade_date(contract):

@@ -1,15 +1,28 @@
 """The built-in contract specifications, registered as a plugin under their roots.
 
+The specs are DATA: ``stratforge/futures/data/contracts.toml``, one table per root (more
+than 120 roots: CME Group, Cboe CFE, ICE US and Europe, Eurex, JPX/OSE, SGX, HKEX, ASX,
+KRX), each fact with its source (the exchange's contract specification page, by name).
 Multipliers, tick sizes, listed month cycles, exchanges and expiry rules are public exchange
-facts (CME Group and Eurex contract specifications). The margins (as of ``margin_as_of``) and
-the per-contract, per-side commissions are EXAMPLE figures only, in the contract's currency:
-exchanges change margins often and brokers charge their own rates, so override them with your
-broker's numbers before trusting any margin or cost figure. Nothing here is trading advice.
+facts. The margins (as of ``margin_as_of``) and the per-contract, per-side commissions are
+EXAMPLE figures only, rounded, in the contract's currency: exchanges change margins often and
+brokers charge their own rates, so override them with your broker's numbers before trusting
+any margin or cost figure. Nothing here is trading advice.
+
+:data:`BUILTIN_SPECS` holds the twenty original roots (ES, CL, ZN, FESX, ...), registered by
+:func:`register_contracts`; :data:`DATABASE_SPECS` holds every row, and
+:func:`register_contract_database` registers the others through the same hook. A plugin adds
+a root, or replaces one with ``register(spec, name="ES", replace=True)``; it can read its own
+file in the same format with :func:`load_contract_database`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from stratforge.futures.contracts import ContractSpec
 from stratforge.plugin import hookimpl
@@ -17,188 +30,118 @@ from stratforge.plugin import hookimpl
 if TYPE_CHECKING:
     from stratforge.plugin.registry import Register
 
-__all__ = ["BUILTIN_SPECS", "register_contracts"]
+__all__ = [
+    "BUILTIN_SPECS",
+    "DATABASE_SPECS",
+    "SPEC_FACTS",
+    "load_contract_database",
+    "register_contract_database",
+    "register_contracts",
+]
 
-MARGIN_AS_OF = "2024-06-01"
-FULL_SIZE_COMMISSION = 2.25
-MICRO_COMMISSION = 0.62
+DATABASE_FILE = "contracts.toml"
+"""The database's file name, in the ``stratforge/futures/data`` folder."""
 
-CASH_SETTLED = frozenset({"ES", "NQ", "YM", "RTY", "MES", "MNQ", "FESX"})
-"""Roots settled in cash at expiry (equity indices); the others are physically delivered."""
+SPEC_FACTS = (
+    "name",
+    "exchange",
+    "currency",
+    "multiplier",
+    "tick_size",
+    "tick_value",
+    "months",
+    "expiry_rule",
+    "settlement",
+)
+"""Exchange facts sourced from a row's ``source`` (its contract specification page)."""
+MARGIN_FACTS = ("initial_margin", "maintenance_margin", "margin_as_of")
+"""Facts sourced from a row's ``margin_source``."""
 
-QUARTERLY = "HMUZ"
-MONTHLY = "FGHJKMNQUVXZ"
+_REQUIRED = (
+    *(fact for fact in SPEC_FACTS if fact != "tick_value"),
+    "calendar",
+    "initial_margin",
+    "maintenance_margin",
+    "commission",
+    "source",
+    "margin_source",
+)
+_OPTIONAL = ("tick_value", "first_notice_rule", "margin_as_of", "notes", "sources")
+
+_CORE_ROOTS = (
+    *("ES", "NQ", "YM", "RTY", "MES", "MNQ", "CL", "NG", "GC", "SI"),
+    *("HG", "ZB", "ZN", "ZF", "ZC", "ZS", "ZW", "6E", "6J", "FESX"),
+)
 
 
-def _spec(
-    root: str,
-    name: str,
-    exchange: str,
-    multiplier: float,
-    tick_size: float,
-    months: str,
-    expiry_rule: str,
-    margins: tuple[float, float],
-    *,
-    currency: str = "USD",
-    commission: float = FULL_SIZE_COMMISSION,
-    description: str = "",
-) -> ContractSpec:
-    """One spec with the shared example margin date; keeps the table below to one line each."""
-    initial, maintenance = margins
+def _spec(root: str, row: Mapping[str, Any], meta: Mapping[str, Any]) -> ContractSpec:
+    missing = [key for key in _REQUIRED if key not in row]
+    unknown = sorted(set(row) - set(_REQUIRED) - set(_OPTIONAL))
+    if missing or unknown:
+        raise ValueError(f"contract {root!r}: missing {missing}, unknown keys {unknown}")
+    margin_as_of = str(row.get("margin_as_of", meta.get("margin_as_of", "")))
+    first_notice_rule = row.get("first_notice_rule")
+    calendar_sources: Mapping[str, str] = meta.get("calendar_sources", {})
+    sources = {fact: str(row["source"]) for fact in SPEC_FACTS}
+    if first_notice_rule is not None:
+        sources["first_notice_rule"] = str(row["source"])
+    sources.update({fact: str(row["margin_source"]) for fact in MARGIN_FACTS})
+    sources["calendar"] = calendar_sources.get(row["calendar"], "")
+    sources["commission"] = str(meta.get("commission_source", ""))
+    sources.update(row.get("sources", {}))  # a row may name a different page per fact
     return ContractSpec(
         root=root,
-        name=name,
-        exchange=exchange,
-        currency=currency,
-        multiplier=multiplier,
-        tick_size=tick_size,
-        months=months,
-        expiry_rule=expiry_rule,
-        initial_margin=initial,
-        maintenance_margin=maintenance,
-        margin_as_of=MARGIN_AS_OF,
-        commission=commission,
-        description=description,
-        settlement="cash" if root in CASH_SETTLED else "physical",
+        name=row["name"],
+        exchange=row["exchange"],
+        currency=row["currency"],
+        multiplier=row["multiplier"],
+        tick_size=row["tick_size"],
+        months=row["months"],
+        expiry_rule=row["expiry_rule"],
+        initial_margin=row["initial_margin"],
+        maintenance_margin=row["maintenance_margin"],
+        margin_as_of=margin_as_of,
+        commission=row["commission"],
+        description=row.get("notes", ""),
+        settlement=row["settlement"],
+        first_notice_rule=first_notice_rule,
+        calendar=row["calendar"],
+        sources=sources,
     )
 
 
-_EQUITY = (
-    _spec("ES", "E-mini S&P 500", "CME", 50, 0.25, QUARTERLY, "third_friday", (13_200, 12_000)),
-    _spec("NQ", "E-mini Nasdaq-100", "CME", 20, 0.25, QUARTERLY, "third_friday", (19_800, 18_000)),
-    _spec("YM", "E-mini Dow ($5)", "CBOT", 5, 1.0, QUARTERLY, "third_friday", (9_350, 8_500)),
-    _spec("RTY", "E-mini Russell 2000", "CME", 50, 0.1, QUARTERLY, "third_friday", (7_150, 6_500)),
-    _spec(
-        "MES",
-        "Micro E-mini S&P 500",
-        "CME",
-        5,
-        0.25,
-        QUARTERLY,
-        "third_friday",
-        (1_320, 1_200),
-        commission=MICRO_COMMISSION,
-    ),
-    _spec(
-        "MNQ",
-        "Micro E-mini Nasdaq-100",
-        "CME",
-        2,
-        0.25,
-        QUARTERLY,
-        "third_friday",
-        (1_980, 1_800),
-        commission=MICRO_COMMISSION,
-    ),
-)
+def load_contract_database(path: str | Path | None = None) -> tuple[ContractSpec, ...]:
+    """The specs of a contract database file (default: the built-in one), in file order.
 
-_ENERGY = (
-    _spec("CL", "WTI Crude Oil", "NYMEX", 1_000, 0.01, MONTHLY, "cl_energy", (6_600, 6_000)),
-    _spec(
-        "NG", "Henry Hub Natural Gas", "NYMEX", 10_000, 0.001, MONTHLY, "ng_energy", (3_850, 3_500)
-    ),
-)
+    The format: a ``[meta]`` table (``margin_as_of``, ``commission_source``,
+    ``[meta.calendar_sources]``) and one ``[contracts.<ROOT>]`` table per root."""
+    if path is None:
+        text = resources.files("stratforge.futures").joinpath("data", DATABASE_FILE).read_text()
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    meta = data.get("meta", {})
+    return tuple(_spec(str(root), row, meta) for root, row in data["contracts"].items())
 
-_METALS = (
-    _spec("GC", "Gold", "COMEX", 100, 0.1, "GJMQVZ", "third_last_business_day", (9_350, 8_500)),
-    _spec(
-        "SI", "Silver", "COMEX", 5_000, 0.005, "HKNUZ", "third_last_business_day", (16_500, 15_000)
-    ),
-    _spec(
-        "HG", "Copper", "COMEX", 25_000, 0.0005, "HKNUZ", "third_last_business_day", (6_600, 6_000)
-    ),
-)
 
-_RATES = (
-    _spec(
-        "ZB",
-        "30-Year U.S. Treasury Bond",
-        "CBOT",
-        1_000,
-        1 / 32,
-        QUARTERLY,
-        "seventh_business_day_before_last",
-        (4_400, 4_000),
-    ),
-    _spec(
-        "ZN",
-        "10-Year U.S. Treasury Note",
-        "CBOT",
-        1_000,
-        1 / 64,
-        QUARTERLY,
-        "seventh_business_day_before_last",
-        (2_200, 2_000),
-    ),
-    _spec(
-        "ZF",
-        "5-Year U.S. Treasury Note",
-        "CBOT",
-        1_000,
-        1 / 128,
-        QUARTERLY,
-        "last_business_day",
-        (1_540, 1_400),
-    ),
-)
+DATABASE_SPECS: tuple[ContractSpec, ...] = load_contract_database()
+"""Every spec of the built-in database, in file order."""
 
-_GRAIN_NOTE = "Prices in U.S. cents per bushel; 5,000 bushels, so $50 per cent."
-_GRAINS = tuple(
-    _spec(
-        root,
-        name,
-        "CBOT",
-        50,
-        0.25,
-        months,
-        "business_day_before_15th",
-        margins,
-        description=_GRAIN_NOTE,
-    )
-    for root, name, months, margins in (
-        ("ZC", "Corn", "HKNUZ", (1_210, 1_100)),
-        ("ZS", "Soybeans", "FHKNQUX", (2_200, 2_000)),
-        ("ZW", "Chicago SRW Wheat", "HKNUZ", (1_925, 1_750)),
-    )
-)
-
-_FX_RULE = "fx_two_days_before_third_wednesday"
-_FX = (
-    _spec("6E", "Euro FX", "CME", 125_000, 0.00005, QUARTERLY, _FX_RULE, (2_420, 2_200)),
-    _spec("6J", "Japanese Yen", "CME", 12_500_000, 0.0000005, QUARTERLY, _FX_RULE, (3_300, 3_000)),
-)
-
-_EUREX = (
-    _spec(
-        "FESX",
-        "Euro Stoxx 50 Index Futures",
-        "EUREX",
-        10,
-        1.0,
-        QUARTERLY,
-        "eurex_third_friday",
-        (3_500, 3_500),
-        currency="EUR",
-        commission=1.50,
-        description="Eurex margins a single (initial = maintenance) requirement.",
-    ),
-)
-
-BUILTIN_SPECS: tuple[ContractSpec, ...] = (
-    *_EQUITY,
-    *_ENERGY,
-    *_METALS,
-    *_RATES,
-    *_GRAINS,
-    *_FX,
-    *_EUREX,
-)
-"""Every built-in contract spec, in registration order."""
+_BY_ROOT = {spec.root: spec for spec in DATABASE_SPECS}
+BUILTIN_SPECS: tuple[ContractSpec, ...] = tuple(_BY_ROOT[root] for root in _CORE_ROOTS)
+"""The twenty original built-in specs (ES ... FESX), in registration order."""
 
 
 @hookimpl
 def register_contracts(register: Register) -> None:
-    """Register each built-in spec under its root (``ES``, ``CL``, ``FESX``...)."""
+    """Register each original built-in spec under its root (``ES``, ``CL``, ``FESX``...)."""
     for spec in BUILTIN_SPECS:
         register(spec, name=spec.root)
+
+
+@hookimpl(specname="register_contracts")
+def register_contract_database(register: Register) -> None:
+    """Register the rest of the contract database (6A, SR3, FGBL, VX, NK225, HSI...)."""
+    for spec in DATABASE_SPECS:
+        if spec.root not in _CORE_ROOTS:
+            register(spec, name=spec.root)
