@@ -493,3 +493,28 @@ def test_unknown_first_notice_rule() -> None:
     with pytest.raises(ValueError, match="unknown first notice rule 'x'; known rules: fnd_"):
         first_notice_date("x", 2024, 3)
     assert DB["ES"].first_notice_date((2024, 3)) is None
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def test_contracts_command_lists_the_database_and_filters_by_exchange() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from stratforge.cli import app
+
+    runner = CliRunner()
+    every = runner.invoke(app, ["contracts", "--json"])
+    assert every.exit_code == 0, every.output
+    rows = {row["root"]: row for row in json.loads(every.stdout)}
+    assert set(rows) >= set(DB) and rows["FGBL"]["sources"]["tick_size"].startswith("Eurex")
+    eurex = runner.invoke(app, ["contracts", "--exchange", "eurex", "--json"])
+    assert eurex.exit_code == 0, eurex.output
+    roots = {row["root"] for row in json.loads(eurex.stdout)}
+    assert roots == {spec.root for spec in DATABASE_SPECS if spec.exchange == "EUREX"}
+    table = runner.invoke(app, ["contracts", "--exchange", "HKEX"])
+    assert table.exit_code == 0 and "HSI" in table.stdout and "FGBL" not in table.stdout
+    unknown = runner.invoke(app, ["contracts", "--exchange", "LSE"])
+    assert unknown.exit_code == 2 and "exchanges: ASX, CBOT" in unknown.output

@@ -97,11 +97,20 @@ def print_plugins(rows: list[dict[str, Any]]) -> None:
 
 
 def contracts(
+    exchange: Annotated[
+        str | None, typer.Option(help="Only this exchange (CME, CBOT, EUREX, ICE_EU, OSE...).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List the registered futures contract specifications."""
     with user_errors():
         entries = load_plugins().registries.contracts.entries()
+        if exchange is not None:
+            exchanges = sorted({e.obj.exchange for e in entries})
+            entries = [e for e in entries if e.obj.exchange.upper() == exchange.upper()]
+            if not entries:
+                known = ", ".join(exchanges)
+                raise SpecError("--exchange", f"no contracts on {exchange!r}; exchanges: {known}")
     rows = [
         {**dataclasses.asdict(e.obj), "tick_value": e.obj.tick_value, "plugin": e.plugin}
         for e in entries
