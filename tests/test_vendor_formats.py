@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -565,3 +566,19 @@ def test_cli_flags_reach_the_loaders(tmp_path: Path) -> None:
     assert "2 contracts" in built.output
     bad = runner.invoke(app, ["data", "validate", str(path), "--columns", "0"])
     assert bad.exit_code == 2 and "--columns" in bad.output
+
+
+def test_databento_reads_zstd_files(tmp_path: Path, es) -> None:
+    plain = es_raw_symbol_file(tmp_path / "plain" / "es.dbn").read_bytes()
+    buffer = io.BytesIO()
+    transcoder = dbn.Transcoder(buffer, dbn.Encoding.DBN, dbn.Compression.ZSTD)
+    transcoder.write(plain)
+    transcoder.flush()
+    packed = tmp_path / "es.ohlcv-1d.dbn.zst"
+    packed.write_bytes(buffer.getvalue())
+    chain = databento(path=str(packed), contract=es)
+    assert isinstance(chain, ContractChain) and chain.contracts() == [ESZ23, ESH24]
+    cut = tmp_path / "cut.dbn.zst"
+    cut.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(DataValidationError, match=r"cut\.dbn\.zst: truncated or damaged zstd"):
+        databento(path=str(cut), contract=es)

@@ -155,7 +155,8 @@ def _decode(file: Path) -> _Decoded:
             origin, detail=f"not a readable DBN file: {one_line(exc)}"
         ) from exc
     if not records or not isinstance(records[0], dbn.Metadata):
-        raise DataValidationError(origin, detail="not a DBN file: no metadata (truncated?)")
+        what = "truncated or damaged zstd DBN data" if compressed else "not a DBN file"
+        raise DataValidationError(origin, detail=f"{what}: no complete metadata header")
     if leftover:
         raise DataValidationError(
             origin,
