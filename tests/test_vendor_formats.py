@@ -208,6 +208,16 @@ def test_lean_bad_files_are_named(tmp_path: Path) -> None:
         lean(path=str(odd))
 
 
+def test_lean_names_the_ticker_it_found(tmp_path: Path, plugins: Plugins) -> None:
+    zipped = write_zip(tmp_path / "es_trade.zip", {"es_trade_202312.csv": lean_rows(DEC)})
+    nq = plugins.registries.contracts.get("NQ")
+    with pytest.raises(DataValidationError, match=r"no nq contracts \(the files hold es\)"):
+        lean(path=str(zipped), contract=nq)
+    chain = lean(path=str(zipped), ticker="es", contract=nq)  # ES bars under another root
+    assert isinstance(chain, ContractChain)
+    assert chain.contracts() == [ContractId("NQ", 2023, 12)]
+
+
 def test_lean_backtest(tmp_path: Path, plugins: Plugins) -> None:
     data = {"source": "lean", "args": {"path": str(lean_daily(tmp_path))}, "root": "ES"}
     result = run(plugins, data)

@@ -84,8 +84,15 @@ def lean(
     """
     found = _locate(Path(path).expanduser(), resolution, _ticker(ticker, contract))
     frames, expiries = _read_all(found, price_scale, open_interest, on_bad_rows)
-    if contract is not None:
-        frames = _rooted(frames, contract.root, str(path))
+    if not frames and found.skipped:
+        raise DataValidationError(
+            str(path),
+            detail=f"no {found.ticker} contracts (the files hold "
+            f"{', '.join(sorted(found.skipped))})",
+            hint="set ticker to LEAN's name of the root",
+        )
+    if contract is not None:  # LEAN's ticker is the root in lower case, or set by ticker
+        frames = {ContractId(contract.root, c.year, c.month): f for c, f in frames.items()}
         expiries = {ContractId(contract.root, c.year, c.month): d for c, d in expiries.items()}
     return chain_or_series(
         frames, contract, str(path), contract_code=contract_code, expiries=expiries
@@ -98,13 +105,6 @@ def _ticker(ticker: str | None, contract: ContractSpec | None) -> str | None:
     return contract.root.lower() if contract is not None else None
 
 
-def _rooted(
-    frames: dict[ContractId, pd.DataFrame], root: str, origin: str
-) -> dict[ContractId, pd.DataFrame]:
-    """LEAN tickers are the root in lower case (es); a different ticker takes the root given."""
-    return {ContractId(root, c.year, c.month): f for c, f in frames.items()}
-
-
 class _Found:
     """The trade zips to read (in time order) and their open interest zips, if any."""
 
@@ -112,6 +112,7 @@ class _Found:
         self.resolution = resolution
         self.trades = trades
         self.ticker = ticker
+        self.skipped: set[str] = set()
 
     def open_interest(self, trade: Path) -> Path | None:
         name = trade.name.replace("_trade.zip", "_openinterest.zip")
@@ -261,6 +262,7 @@ def _read_zip(
                     hint=f"entries are named like es_{tick}_201312.csv",
                 )
             if found.ticker is not None and entry["ticker"] != found.ticker:
+                found.skipped.add(entry["ticker"])
                 continue  # another root's contracts in a shared zip
             contract = ContractId(entry["ticker"].upper(), int(entry["year"]), int(entry["month"]))
             date = entry["date"] or (day["date"] if day else None)
