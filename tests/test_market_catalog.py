@@ -156,7 +156,7 @@ def test_a_bad_file_stores_nothing(
 def test_unknown_format_and_empty_paths_are_refused(
     local_plugins: Plugins, session: Session, tmp_path: Path
 ) -> None:
-    with pytest.raises(SpecError, match=r"import\.source"):
+    with pytest.raises(SpecError, match=r"format"):
         import_market(session, plugins=local_plugins, source="nope", root="ES", paths=[tmp_path])
     with pytest.raises(SpecError, match="at least one"):
         import_market(session, plugins=local_plugins, source="contracts_dir", root="ES", paths=[])
@@ -307,3 +307,34 @@ def test_cli_import_and_list(tmp_path: Path) -> None:
         "data", "import", "-f", "contracts_dir", "-r", "ES", str(tmp_path / "no"), env_extra=env
     )
     assert_one_line_error(missing, "does not exist")
+
+
+def test_the_api_imports_files_under_the_data_roots(
+    api_settings: Settings, client: object, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    assert isinstance(client, TestClient)
+    outside = write_contracts(tmp_path / "elsewhere", ES_MONTHS, 4700)
+    body = {"format": "contracts_dir", "root": "ES", "paths": [str(outside)]}
+    refused = client.post("/api/v1/markets/import", json=body)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "paths"]
+    assert str(outside) not in refused.text
+
+    inside = write_contracts(api_settings.data_dir / "files" / "es", ES_MONTHS, 4700)
+    body["paths"] = [str(inside)]
+    created = client.post("/api/v1/markets/import", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["added"] == ["ESH2024", "ESM2024"]
+    again = client.post("/api/v1/markets/import", json=body)
+    assert again.status_code == 200 and again.json()["unchanged"] == ["ESH2024", "ESM2024"]
+
+    write_contracts(inside, {"ESM2024": ES_MONTHS["ESM2024"]}, 5000)
+    conflict = client.post("/api/v1/markets/import", json=body)
+    assert conflict.status_code == 409 and "ESM2024" in conflict.json()["detail"]
+    replaced = client.post("/api/v1/markets/import", json={**body, "replace": True})
+    assert replaced.status_code == 201 and replaced.json()["replaced"] == ["ESM2024"]
+
+    unknown = client.post("/api/v1/markets/import", json={**body, "format": "nope"})
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "format"]
+    assert [m["root"] for m in client.get("/api/v1/markets").json()] == ["ES"]

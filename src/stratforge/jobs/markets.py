@@ -21,16 +21,33 @@ from sqlmodel import Session
 from stratforge.core.errors import SpecError
 from stratforge.core.load import call_source
 from stratforge.core.plugins import Plugins
-from stratforge.core.resolve import resolve_data
+from stratforge.core.resolve import ResolvedData, resolve_data
 from stratforge.core.spec import DataSpec
 from stratforge.data.validation import validate_frame
 from stratforge.futures.catalog import MarketCatalog, bar_size, frame_sha256
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.contracts import ContractId
+from stratforge.plugin.params import path_params
 from stratforge.store.markets import StagedContract, list_market_contracts, store_contracts
 from stratforge.store.tables import MarketContract
 
-__all__ = ["ImportOutcome", "MarketSummary", "import_market", "read_chain", "summarize"]
+__all__ = [
+    "CatalogConflict",
+    "ImportOutcome",
+    "MarketSummary",
+    "import_market",
+    "read_chain",
+    "summarize",
+]
+
+OUTSIDE_ROOTS = (
+    "this server reads files only from its data folders (STRATFORGE_DATA_ROOTS): put the "
+    "files there and give their paths, or import them on the server with stratforge data import"
+)
+
+
+class CatalogConflict(ValueError):
+    """A stored contract month whose bars differ from the import's (and no replace)."""
 
 
 @dataclass
@@ -62,15 +79,23 @@ def read_chain(
     root: str,
     paths: Sequence[str | Path],
     args: dict[str, Any] | None = None,
+    network_roots: Sequence[Path] | None = None,
 ) -> ContractChain:
-    """The contract months the source reads from every path, as one chain of *root*."""
+    """The contract months the source reads from every path, as one chain of *root*.
+    With *network_roots* (a request from the network) every file the source would read
+    must lie under them."""
     if not paths:
-        raise SpecError("path", "give at least one file or folder to import")
+        raise SpecError("paths", "give at least one file or folder to import")
     frames: dict[ContractId, pd.DataFrame] = {}
     spec = None
     for path in paths:
         data = DataSpec(source=source, root=root, args={**(args or {}), "path": str(path)})
-        resolved = resolve_data(data, plugins.registries, where="import")
+        try:
+            resolved = resolve_data(data, plugins.registries, where="import")
+        except SpecError as exc:  # named as the import's options are
+            raise SpecError(_option(exc.field), exc.message) from None
+        if network_roots is not None:
+            _check_paths(resolved, list(network_roots))
         chain = call_source(resolved.source, resolved)
         if not isinstance(chain, ContractChain):
             raise SpecError("--format", f"{source!r} did not return a contract chain")
@@ -92,12 +117,15 @@ def import_market(
     paths: Sequence[str | Path],
     args: dict[str, Any] | None = None,
     replace: bool = False,
+    network_roots: Sequence[Path] | None = None,
 ) -> ImportOutcome:
     """Read, validate and store *root*'s contract months from *paths* with *source*.
 
     Raises ``SpecError``/``ValueError``/``OSError`` (nothing stored) for a bad file or a
-    stored contract whose bars differ, unless *replace*."""
-    chain = read_chain(plugins, source=source, root=root, paths=paths, args=args)
+    stored contract whose bars differ (``CatalogConflict``), unless *replace*."""
+    chain = read_chain(
+        plugins, source=source, root=root, paths=paths, args=args, network_roots=network_roots
+    )
     catalog = MarketCatalog(plugins.settings.data_dir)
     stored = {row.contract: row for row in list_market_contracts(session, root=chain.root)}
     outcome = ImportOutcome(root=chain.root, source=source)
@@ -112,10 +140,10 @@ def import_market(
             outcome.unchanged.append(row.contract)
             continue
         if previous is not None and not replace:
-            raise ValueError(
+            raise CatalogConflict(
                 f"{row.contract} is already in the market catalog with different bars "
                 f"(imported {previous.imported_at:%Y-%m-%d} from {previous.source}); "
-                "nothing was stored: pass --replace to replace it"
+                "nothing was stored: import with replace (--replace) to replace it"
             )
         (outcome.replaced if previous is not None else outcome.added).append(row.contract)
         rows.append((contract, frame, row))
@@ -131,6 +159,35 @@ def import_market(
         raise
     store_contracts(session, catalog=catalog, staged=staged)
     return outcome
+
+
+def _option(field: str) -> str:
+    """``import.source`` -> ``format``, ``import.args.path`` -> ``paths``, ``import.args.x``
+    -> ``args.x``, ``import.root`` -> ``root``."""
+    name = field.removeprefix("import.")
+    if name == "source":
+        return "format"
+    if name in ("args.path", "path"):
+        return "paths"
+    return name
+
+
+def _check_paths(resolved: ResolvedData, roots: list[Path]) -> None:
+    """Every declared path parameter of the source under *roots* (the path is not echoed)."""
+    for name in path_params(resolved.source.obj):
+        value = resolved.source.params.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not _inside(Path(value), roots):
+            raise SpecError("paths" if name == "path" else f"args.{name}", OUTSIDE_ROOTS)
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    try:
+        real = path.expanduser().resolve()
+    except (OSError, RuntimeError):
+        return False
+    return any(real == root or real.is_relative_to(root) for root in roots)
 
 
 def _row(root: str, contract: ContractId, frame: pd.DataFrame, source: str) -> MarketContract:

@@ -1,17 +1,21 @@
 """/markets: the market-data catalog, contract months stored in the data directory by
-``stratforge data import`` and read by a RunSpec with a root (source ``catalog``)."""
+``stratforge data import`` (or POST /markets/import, from files under the data roots) and
+read by a RunSpec with a root (source ``catalog``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from stratforge.api.deps import SessionDep
+from stratforge.api.deps import SessionDep, StateDep
 from stratforge.api.schemas import aware
-from stratforge.jobs.markets import MarketSummary, summarize
+from stratforge.core.errors import SpecError
+from stratforge.core.spec import MAX_TEXT, check_payload
+from stratforge.data import DataValidationError
+from stratforge.jobs.markets import CatalogConflict, MarketSummary, import_market, summarize
 from stratforge.store.markets import list_market_contracts, market_roots
 from stratforge.store.tables import MarketContract
 
@@ -48,6 +52,38 @@ class MarketDetailOut(MarketOut):
     contract_months: list[MarketContractOut]
 
 
+class MarketImportIn(BaseModel):
+    """Files on the server (under its data roots) to import into the catalog."""
+
+    format: str = Field(description="Registered data source that reads them: contracts_dir, ...")
+    root: str = Field(max_length=16, description="Futures root, e.g. ES.")
+    paths: list[str] = Field(
+        min_length=1, max_length=100, description="Files or folders under the data roots."
+    )
+    args: dict[str, Any] = Field(default_factory=dict, description="Other source arguments.")
+    replace: bool = Field(False, description="Replace stored contracts whose bars differ.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_max_length=MAX_TEXT,
+        json_schema_extra={
+            "examples": [
+                {"format": "contracts_dir", "root": "ES", "paths": ["/srv/stratforge/files/es"]}
+            ]
+        },
+    )
+
+
+class MarketImportOut(BaseModel):
+    """What an import stored (full contract codes)."""
+
+    root: str
+    source: str
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str] = Field(description="Already stored with the same bars.")
+
+
 def market_out(summary: MarketSummary) -> MarketOut:
     return MarketOut(
         root=summary.root,
@@ -78,6 +114,45 @@ def contract_out(row: MarketContract) -> MarketContractOut:
 def list_markets(session: SessionDep) -> list[MarketOut]:
     """Every stored root: contracts, date range, bar sizes, bars."""
     return [market_out(s) for s in summarize(list_market_contracts(session))]
+
+
+@router.post("/import", response_model=MarketImportOut, status_code=201)
+def import_markets(
+    state: StateDep, session: SessionDep, body: MarketImportIn, response: Response
+) -> MarketImportOut:
+    """Import contract months from files under the server's data roots; 200 when every one
+    was already stored, 409 for a stored month whose bars differ (unless replace), 422 for a
+    bad file (nothing stored)."""
+    check_payload(body.args, "args")
+    try:
+        outcome = import_market(
+            session,
+            plugins=state.plugins,
+            source=body.format,
+            root=body.root,
+            paths=body.paths,
+            args=body.args,
+            replace=body.replace,
+            network_roots=state.settings.network_roots(),
+        )
+    except CatalogConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except (SpecError, DataValidationError):
+        raise  # 422 naming the field, or the file's rows and problems
+    except (ValueError, OSError) as exc:
+        message = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+        raise HTTPException(
+            422, detail=[{"loc": ["body", "paths"], "msg": message, "type": "value_error"}]
+        ) from None
+    if not outcome.stored:
+        response.status_code = 200
+    return MarketImportOut(
+        root=outcome.root,
+        source=outcome.source,
+        added=outcome.added,
+        replaced=outcome.replaced,
+        unchanged=outcome.unchanged,
+    )
 
 
 @router.get("/{root}", response_model=MarketDetailOut)
