@@ -260,8 +260,11 @@ class _Symbology:
             names.fixed[int(key)] = _Instrument(str(raw))
         return names
 
-    def raw_symbols(self, ids: np.ndarray, stamps: np.ndarray, origin: str) -> np.ndarray:
-        """The raw symbol of each record (ids with timestamps in ns)."""
+    def raw_symbols(
+        self, ids: np.ndarray, stamps: np.ndarray, origin: str, *, strict: bool = True
+    ) -> np.ndarray:
+        """The raw symbol of each record (ids with timestamps in ns); an id without one is an
+        error, or with ``strict=False`` an empty symbol (statistics of other instruments)."""
         out = np.empty(len(ids), dtype=object)
         dates = pd.to_datetime(stamps, unit="ns").date if len(stamps) else np.array([])
         for iid in np.unique(ids):
@@ -274,14 +277,16 @@ class _Symbology:
                 in_range = mask & (dates >= start) & (dates < end)
                 out[in_range] = raw
             missing = mask & pd.isna(out)
-            if missing.any():
+            if missing.any() and not strict:
+                out[missing] = ""
+            elif missing.any():
                 raise DataValidationError(
                     origin,
                     detail=f"instrument_id {int(iid)} has no symbol",
                     hint="add a definitions file (schema definition), request raw symbols, "
                     'or pass symbols={"<instrument_id>": "ESZ3"}',
                 )
-        self._seen.update(str(s) for s in np.unique(out.astype(str)))
+        self._seen.update(str(s) for s in np.unique(out.astype(str)) if s)
         return out
 
     def contract(self, iid: int, raw: str, year: int, root: str | None) -> ContractId | None:
@@ -398,7 +403,7 @@ def _with_open_interest(
         recs = [r for _, r in part.statistics]
         ids = np.array([r.instrument_id for r in recs], dtype=np.int64)
         when = np.array([r.ts_event for r in recs], dtype=np.int64)
-        raw_symbols = names.raw_symbols(ids, when, str(part.file))
+        raw_symbols = names.raw_symbols(ids, when, str(part.file), strict=False)
         for record, raw in zip(recs, raw_symbols, strict=True):
             year = pd.Timestamp(int(record.ts_event), unit="ns").year
             contract = names.contract(int(record.instrument_id), str(raw), year, None)
