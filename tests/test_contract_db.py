@@ -271,13 +271,14 @@ CLOSED = {
         2024-09-23 2024-11-04 2024-12-31""",
     # HKEX trading calendar (the holidays the calendar models).
     "hong_kong": """2023-01-23 2023-01-24 2023-01-25 2023-10-02 2023-12-25 2023-12-26
-        2024-02-12 2024-02-13 2024-03-29 2024-04-01 2024-07-01 2025-01-29 2025-01-31""",
+        2024-02-12 2024-02-13 2024-03-29 2024-04-01 2024-07-01 2025-01-29 2025-01-31
+        2021-12-27 2022-12-26 2022-12-27""",
 }
 OPEN = {
     "uk": "2022-05-30 2020-05-04 2024-07-04 2023-12-27",  # the moved bank holidays' usual days
     "ice_europe": "2024-07-04 2024-05-06",  # a US holiday; a UK bank holiday Brent trades on
     "japan": "2021-07-19 2021-10-11 2024-03-19 2019-12-23",  # 2021 moves; no Dec 23 from 2019
-    "hong_kong": "2024-03-28 2024-12-24",
+    "hong_kong": "2024-03-28 2024-12-24 2020-12-28 2021-12-28",  # Saturday holidays: no Monday
     "weekdays": "2024-12-25 2024-01-01",
 }
 
@@ -407,8 +408,10 @@ PUBLISHED = {
         "FGBLU23": "2023-09-07", "FGBLZ23": "2023-12-07", "FGBLH24": "2024-03-07",
         "FGBLM24": "2024-06-06",
     },
-    # JPX, Nikkei 225 futures last trading days (the day before the SQ, the second Friday).
+    # JPX, Nikkei 225 futures last trading days (the day before the SQ, the second Friday);
+    # 2021 from JPX's "Last Trading Day" quick reference table.
     "ose_sq_eve": {
+        "NK225H21": "2021-03-11", "NK225U21": "2021-09-09", "NK225Z21": "2021-12-09",
         "NK225H19": "2019-03-07", "NK225M21": "2021-06-10", "NK225U23": "2023-09-07",
         "NK225Z23": "2023-12-07", "NK225H24": "2024-03-07",
     },

@@ -159,6 +159,12 @@ class ICEEuropeHolidayCalendar(AbstractHolidayCalendar):
     ]
 
 
+def _hk_christmas(day: dt.datetime) -> dt.datetime:
+    """Hong Kong: Christmas on a Sunday is kept on Tuesday the 27th (Monday being the first
+    weekday after Christmas); on a Saturday it is not moved."""
+    return day + dt.timedelta(days=2) if day.weekday() == 6 else day
+
+
 class HongKongHolidayCalendar(AbstractHolidayCalendar):
     """HKEX: the Western-calendar holidays, plus the Lunar New Year days listed in
     ``_ADDED_HOLIDAYS`` (2019-2026). Ching Ming, Buddha's Birthday, Tuen Ng, Mid-Autumn and
@@ -171,8 +177,9 @@ class HongKongHolidayCalendar(AbstractHolidayCalendar):
         Holiday("Labour Day", month=5, day=1, observance=sunday_to_monday),
         Holiday("HKSAR Establishment Day", month=7, day=1, observance=sunday_to_monday),
         Holiday("National Day", month=10, day=1, observance=sunday_to_monday),
-        Holiday("Christmas Day", month=12, day=25, observance=sunday_to_monday),
-        Holiday("Boxing Day", month=12, day=26, observance=_weekend_plus_two),
+        Holiday("Christmas Day", month=12, day=25, observance=_hk_christmas),
+        # "The first weekday after Christmas Day" (Saturday counts as a weekday in Hong Kong).
+        Holiday("Boxing Day", month=12, day=26, observance=sunday_to_monday),
     ]
 
 
