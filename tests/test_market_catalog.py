@@ -3,6 +3,7 @@ the CLI and the API, and read by a RunSpec with a root (synthetic only when aske
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -338,3 +339,57 @@ def test_the_api_imports_files_under_the_data_roots(
     unknown = client.post("/api/v1/markets/import", json={**body, "format": "nope"})
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "format"]
     assert [m["root"] for m in client.get("/api/v1/markets").json()] == ["ES"]
+
+
+VENDOR_PLUGIN = '''
+import datetime as dt
+
+from stratforge import hookimpl
+from stratforge.futures.contracts import ContractSpec
+from stratforge.futures.importer import load_contract_dir
+from stratforge.plugin.params import FilePath
+
+
+def vendor_dir(*, path: FilePath, expiry: str = "2024-03-14", contract: ContractSpec | None = None):
+    """Per-contract CSVs with the vendor's own last trade date for the first month.
+
+    Args:
+        path: the folder
+        expiry: the first month's last trade date
+    """
+    chain = load_contract_dir(path, contract)
+    chain.expiries[chain.contracts()[0]] = dt.date.fromisoformat(expiry)
+    return chain
+
+
+@hookimpl
+def register_data_sources(register):
+    register(vendor_dir, name="vendor_dir")
+'''
+
+
+def test_a_sources_last_trade_dates_are_kept(
+    tmp_path: Path, settings: Settings, session: Session, write_plugin
+) -> None:
+    """A vendor's expiry for a month is stored with it and comes back in the catalog's chain;
+    a revised expiry is a change (refused without replace)."""
+    vendor = Plugins.load(
+        settings.model_copy(update={"plugins_dirs": [write_plugin("vendor", VENDOR_PLUGIN)]})
+    )
+    folder = write_contracts(tmp_path / "es", ES_MONTHS, 4700)
+    import_market(session, plugins=vendor, source="vendor_dir", root="ES", paths=[folder])
+    assert [r.expiry for r in list_market_contracts(session)] == [dt.date(2024, 3, 14), None]
+    chain = MarketCatalog(settings.data_dir).chain(vendor.registries.contracts.get("ES"))
+    assert {c.format("full"): d for c, d in chain.expiries.items()} == {
+        "ESH2024": dt.date(2024, 3, 14)
+    }
+    assert all(not frame.attrs for frame in chain.frames.values())
+    with pytest.raises(ValueError, match="ESH2024 is already in the market catalog"):
+        import_market(
+            session,
+            plugins=vendor,
+            source="vendor_dir",
+            root="ES",
+            paths=[folder],
+            args={"expiry": "2024-03-13"},
+        )

@@ -9,6 +9,7 @@ is the jobs service's (``stratforge.jobs.markets``); the index rows are the stor
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -29,6 +30,8 @@ __all__ = ["MarketCatalog", "bar_size", "catalog", "frame_sha256", "register_dat
 
 _ROOT = re.compile(r"^[A-Z0-9]{1,16}$")
 _STAGED = ".staged-"
+_EXPIRY = "stratforge_expiry"
+"""Key of a contract's last trade date in its file's metadata, when the source knew it."""
 
 
 @dataclass(frozen=True)
@@ -77,28 +80,43 @@ class MarketCatalog:
     def has(self, root: str) -> bool:
         return _ROOT.match(root) is not None and bool(self.contracts(root))
 
-    def read(self, contract: ContractId) -> pd.DataFrame:
+    def read(self, contract: ContractId) -> tuple[pd.DataFrame, dt.date | None]:
+        """A stored contract's bars and the last trade date its source gave, if any."""
         path = self.path(contract)
         if not path.is_file():
             raise FileNotFoundError(f"{contract} is not in the market catalog")
-        return pd.read_parquet(path)
+        frame = pd.read_parquet(path)
+        expiry = frame.attrs.pop(_EXPIRY, None)
+        frame.attrs.clear()
+        return frame, dt.date.fromisoformat(expiry) if expiry else None
 
     def chain(self, spec: ContractSpec) -> ContractChain:
-        """Every stored contract month of *spec*'s root as one chain."""
+        """Every stored contract month of *spec*'s root as one chain (with the last trade
+        dates the sources gave; the others come from the root's calendar)."""
         contracts = self.contracts(spec.root)
         if not contracts:
             raise FileNotFoundError(
                 f"no {spec.root} contracts in the market catalog; import some with "
                 f"`stratforge data import --format contracts_dir --root {spec.root} DIR`"
             )
-        return ContractChain(spec, {c: self.read(c) for c in contracts})
+        frames, expiries = {}, {}
+        for contract in contracts:
+            frames[contract], expiry = self.read(contract)
+            if expiry is not None:
+                expiries[contract] = expiry
+        return ContractChain(spec, frames, expiries)
 
-    def stage(self, contract: ContractId, frame: pd.DataFrame) -> Path:
-        """Write *frame* to a temporary file beside its place (moved there by ``put``)."""
+    def stage(
+        self, contract: ContractId, frame: pd.DataFrame, expiry: dt.date | None = None
+    ) -> Path:
+        """Write *frame* (and *expiry*, the source's last trade date) to a temporary file
+        beside its place (moved there by ``put``)."""
         final = self.path(contract)
         final.parent.mkdir(parents=True, exist_ok=True)
         staged = final.with_name(f"{_STAGED}{uuid.uuid4().hex}-{final.name}")
-        frame.to_parquet(staged)
+        written = frame.copy(deep=False)
+        written.attrs = {_EXPIRY: expiry.isoformat()} if expiry is not None else {}
+        written.to_parquet(staged)
         return staged
 
     def put(self, staged: Path, contract: ContractId) -> Path | None:

@@ -10,6 +10,8 @@ stored once; different bars for a stored contract replace it only when asked to.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +89,7 @@ def read_chain(
     if not paths:
         raise SpecError("paths", "give at least one file or folder to import")
     frames: dict[ContractId, pd.DataFrame] = {}
+    expiries: dict[ContractId, dt.date] = {}
     spec = None
     for path in paths:
         data = DataSpec(source=source, root=root, args={**(args or {}), "path": str(path)})
@@ -104,8 +107,9 @@ def read_chain(
             if contract in frames:
                 raise ValueError(f"contract {contract} appears twice (again in {path})")
             frames[contract] = frame
+        expiries.update({c: d for c, d in chain.expiries.items() if c in chain.frames})
     assert spec is not None
-    return ContractChain(spec, frames)
+    return ContractChain(spec, frames, expiries)
 
 
 def import_market(
@@ -129,12 +133,12 @@ def import_market(
     catalog = MarketCatalog(plugins.settings.data_dir)
     stored = {row.contract: row for row in list_market_contracts(session, root=chain.root)}
     outcome = ImportOutcome(root=chain.root, source=source)
-    rows: list[tuple[ContractId, pd.DataFrame, MarketContract]] = []
+    rows: list[tuple[ContractId, pd.DataFrame, MarketContract]] = []  # to store
     for contract in sorted(chain.frames):
         frame = validate_frame(chain.frames[contract], origin=f"{contract}").frame
         if len(frame) == 0:
             continue
-        row = _row(chain.root, contract, frame, source)
+        row = _row(chain.root, contract, frame, source, chain.expiries.get(contract))
         previous = stored.get(row.contract)
         if previous is not None and previous.sha256 == row.sha256:
             outcome.unchanged.append(row.contract)
@@ -152,7 +156,8 @@ def import_market(
     staged: list[StagedContract] = []
     try:
         for contract, frame, row in rows:
-            staged.append(StagedContract(contract, catalog.stage(contract, frame), row))
+            path = catalog.stage(contract, frame, row.expiry)
+            staged.append(StagedContract(contract, path, row))
     except BaseException:
         for item in staged:
             catalog.discard(item.staged)
@@ -190,8 +195,13 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(real == root or real.is_relative_to(root) for root in roots)
 
 
-def _row(root: str, contract: ContractId, frame: pd.DataFrame, source: str) -> MarketContract:
+def _row(
+    root: str, contract: ContractId, frame: pd.DataFrame, source: str, expiry: dt.date | None
+) -> MarketContract:
     index = pd.DatetimeIndex(frame.index)
+    digest = frame_sha256(frame)
+    if expiry is not None:  # a revised last trade date is a change too
+        digest = hashlib.sha256(f"{digest} {expiry.isoformat()}".encode()).hexdigest()
     return MarketContract(
         root=root,
         contract=contract.format("full"),
@@ -199,8 +209,9 @@ def _row(root: str, contract: ContractId, frame: pd.DataFrame, source: str) -> M
         last=index[-1].to_pydatetime(),
         bars=len(frame),
         bar_size=bar_size(index),
+        expiry=expiry,
         source=source,
-        sha256=frame_sha256(frame),
+        sha256=digest,
     )
 
 

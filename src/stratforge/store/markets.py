@@ -58,7 +58,7 @@ def store_contracts(
             if existing is None:
                 session.add(item.row)
             else:
-                for name in ("first", "last", "bars", "bar_size", "source", "sha256"):
+                for name in ("first", "last", "bars", "bar_size", "expiry", "source", "sha256"):
                     setattr(existing, name, getattr(item.row, name))
                 existing.imported_at = utcnow()
                 session.add(existing)

@@ -116,6 +116,7 @@ class MarketContract(SQLModel, table=True):
     last: NaiveDatetime = Field(description="Last bar (market time).")
     bars: int
     bar_size: str = Field(max_length=32, description='e.g. "1 day", "5 minutes".')
+    expiry: dt.date | None = Field(default=None, description="Last trade date from the source.")
     source: str = Field(max_length=200, description="The data source that read the files.")
     sha256: str = Field(max_length=64, description="Hash of the stored bars.")
     imported_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

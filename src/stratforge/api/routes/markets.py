@@ -43,6 +43,7 @@ class MarketContractOut(BaseModel):
     last: str = Field(description="Last bar, market time (no offset).")
     bars: int
     bar_size: str
+    expiry: dt.date | None = Field(description="Last trade date the source gave, if any.")
     source: str
     sha256: str = Field(description="Hash of the stored bars.")
     imported_at: dt.datetime
@@ -104,6 +105,7 @@ def contract_out(row: MarketContract) -> MarketContractOut:
         last=row.last.isoformat(),
         bars=row.bars,
         bar_size=row.bar_size,
+        expiry=row.expiry,
         source=row.source,
         sha256=row.sha256,
         imported_at=aware(row.imported_at) or row.imported_at,

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("last", sa.DateTime(), nullable=False),
         sa.Column("bars", sa.Integer(), nullable=False),
         sa.Column("bar_size", sa.String(32), nullable=False),
+        sa.Column("expiry", sa.Date()),
         sa.Column("source", sa.String(200), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
