@@ -101,7 +101,7 @@ def read_chain(
             _check_paths(resolved, list(network_roots))
         chain = call_source(resolved.source, resolved)
         if not isinstance(chain, ContractChain):
-            raise SpecError("--format", f"{source!r} did not return a contract chain")
+            raise SpecError("format", f"{source!r} did not return a contract chain")
         spec = chain.spec
         for contract, frame in chain.frames.items():
             if contract in frames:
