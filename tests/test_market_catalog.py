@@ -393,3 +393,32 @@ def test_a_sources_last_trade_dates_are_kept(
             paths=[folder],
             args={"expiry": "2024-03-13"},
         )
+
+
+def test_a_failed_commit_puts_the_files_back(
+    tmp_path: Path,
+    settings: Settings,
+    local_plugins: Plugins,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = write_contracts(tmp_path / "es", {"ESH2024": ES_MONTHS["ESH2024"]}, 4700)
+    import_market(session, plugins=local_plugins, source="contracts_dir", root="ES", paths=[folder])
+    stored = settings.data_dir / "markets" / "ES" / "ESH2024.parquet"
+    before = stored.read_bytes()
+    write_contracts(folder, ES_MONTHS, 5000)  # a revised ESH2024 and a new ESM2024
+
+    def fail() -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(session, "commit", fail)
+    with pytest.raises(RuntimeError, match="went away"):
+        import_market(
+            session,
+            plugins=local_plugins,
+            source="contracts_dir",
+            root="ES",
+            paths=[folder],
+            replace=True,
+        )
+    assert stored_files(settings) == ["ES/ESH2024.parquet"] and stored.read_bytes() == before
