@@ -20,7 +20,15 @@ from stratforge.api.dashboard import NAV, WEB
 from tests.api_helpers import backtest_body, submit, wait_for
 from tests.server_helpers import free_port, server
 
-PAGES = ["/", "/new/backtest", "/new/optimization", "/datasets", "/plugins", "/contracts"]
+PAGES = [
+    "/",
+    "/new/backtest",
+    "/new/optimization",
+    "/datasets",
+    "/markets",
+    "/plugins",
+    "/contracts",
+]
 
 
 def test_every_page_renders_with_navigation(client: TestClient) -> None:
@@ -34,6 +42,18 @@ def test_every_page_renders_with_navigation(client: TestClient) -> None:
     assert 'data-resource="backtests"' in run and "/bokeh/static/js/bokeh.min.js" in run
     assert client.get("/new/trade").status_code == 404
     assert client.get("/runs/trades/x").status_code == 404
+
+
+def test_markets_page_says_how_to_import_and_links_to_the_form(client: TestClient) -> None:
+    html = client.get("/markets").text
+    assert '<a href="/markets" aria-current="page">Markets</a>' in html
+    assert 'data-page="markets"' in html and '<table id="markets">' in html
+    command = "stratforge data import --format &lt;lean|pysystemtrade|databento|contracts_dir&gt;"
+    assert command in html and "--root ES PATH" in html  # shown when the catalog is empty
+    assert ("/markets", "Markets", "markets") in NAV
+    script = client.get("/ui/static/js/markets.js").text
+    assert "/new/backtest?source=catalog&root=" in script
+    assert "/markets" in client.get("/ui/static/js/form.js").text  # the form reads the catalog
 
 
 def test_pages_hold_no_data_so_they_need_no_key(client: TestClient, api_settings) -> None:
@@ -59,7 +79,7 @@ def test_every_asset_is_local_and_exists(client: TestClient) -> None:
     html = client.get("/").text
     for url in re.findall(r'(?:src|href)="(/ui/static/[^"?]+)', html):
         assert client.get(url).status_code == 200, url
-    for name in ("api", "ui", "fields", "form", "run", "runs", "datasets", "catalog"):
+    for name in ("api", "ui", "fields", "form", "run", "runs", "datasets", "catalog", "markets"):
         assert client.get(f"/ui/static/js/{name}.js").status_code == 200
 
 

@@ -212,7 +212,8 @@ def test_runs_table_updates_live_and_deletes(page: Any, base: str, tmp_path: Pat
 
 
 def test_every_page_is_labelled_and_keyboard_reachable(page: Any, base: str) -> None:
-    for path in ("/", "/new/backtest", "/new/optimization", "/datasets", "/plugins", "/contracts"):
+    pages = ("/", "/new/backtest", "/new/optimization", "/datasets", "/markets", "/plugins")
+    for path in (*pages, "/contracts"):
         page.goto(base + path)
         page.locator("body[data-ready]").wait_for()
         unlabelled = page.evaluate(
@@ -297,4 +298,113 @@ def test_compare_two_backtests_from_the_runs_table(page: Any, base: str, tmp_pat
     assert page.locator("#summary tbody tr").count() == 2
     assert page.locator("#report canvas").count() >= 2  # growth and drawdown
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    assert page.errors == []
+
+
+@pytest.fixture(scope="module")
+def catalog_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server whose market catalog holds ES and NQ, imported from small CSVs."""
+    from sqlmodel import Session
+
+    from stratforge.core.plugins import Plugins
+    from stratforge.core.settings import Settings
+    from stratforge.jobs.markets import import_market
+    from stratforge.store.db import make_engine, migrate
+    from tests.test_market_catalog import ES_MONTHS, NQ_MONTHS, write_contracts
+
+    folder = tmp_path_factory.mktemp("markets")
+    settings = Settings(data_dir=folder / "data")
+    engine = make_engine(settings)
+    migrate(engine)
+    plugins = Plugins.load(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        for root, months, price in (("ES", ES_MONTHS, 4800.0), ("NQ", NQ_MONTHS, 16000.0)):
+            paths = [write_contracts(folder / root.lower(), months, price)]
+            import_market(session, plugins=plugins, source="contracts_dir", root=root, paths=paths)
+    engine.dispose()
+    port = free_port()
+    with server(settings.data_dir, port):
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_portfolio_of_catalog_markets_from_the_markets_page(
+    browser: Any, catalog_base: str, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors = watch(page, catalog_base)
+    page.goto(f"{catalog_base}/markets")
+    es = page.locator("#market-ES")
+    es.wait_for()
+    assert "ESH2024" in es.inner_text() and "2023-11-20" in es.inner_text()
+    assert "contracts_dir" in es.inner_text()
+    assert page.locator("#market-NQ").count() == 1
+    assert page.locator("#markets-empty").is_hidden()
+    page.screenshot(path=str(tmp_path / "markets.png"), full_page=True)
+    page.get_by_role("link", name="Backtest ES").click()
+    page.locator("body[data-ready]").wait_for()
+    assert "source=catalog&root=ES" in page.url
+    assert param(page, "data.source").input_value() == "catalog"
+    assert param(page, "data.root").input_value() == "ES"
+    assert page.locator("#data-futures").is_checked()
+    assert "2023-11-20 to 2024-06-21" in page.locator('[data-loc="data.root"] .hint').inner_text()
+    assert param(page, "data.root").locator("option").all_inner_texts()[1].startswith("NQ")
+    param(page, "data.roll.name").select_option("days_before_expiry")
+    page.get_by_role("button", name="Add market").click()
+    # Two feeds now: each field is labelled with its place in the list.
+    assert param(page, "data.0.root").input_value() == "ES"
+    assert param(page, "data.1.source").input_value() == "catalog"
+    assert param(page, "data.1.root").input_value() == "NQ"
+    param(page, "data.1.roll.name").select_option("days_before_expiry")
+    preview = page.locator("#spec-preview").text_content()
+    assert '"root": "NQ"' in preview and preview.count('"source": "catalog"') == 2
+    # A server error about the second feed lands next to the second feed's field.
+    param(page, "data.1.start").fill("2024-05-01")
+    param(page, "data.1.end").fill("2024-01-01")
+    page.get_by_role("button", name="Run backtest").click()
+    error = page.locator('[data-loc="data.1.end"] .error')
+    error.wait_for()
+    assert "before start" in error.text_content()
+    assert page.locator('[data-loc="data.0.end"] .error').text_content() == ""
+    param(page, "data.1.start").fill("")
+    param(page, "data.1.end").fill("")
+    page.get_by_role("button", name="Run backtest").click()
+    page.locator("#job-status.completed").wait_for(timeout=JOB_SECONDS)
+    page.screenshot(path=str(tmp_path / "portfolio-form.png"), full_page=True)
+    job_id = page.locator("#job-link").get_attribute("href").rsplit("/", 1)[1]
+    job = httpx.get(f"{catalog_base}/api/v1/backtests/{job_id}").json()
+    data = job["spec"]["data"]
+    assert [(d["source"], d["root"]) for d in data] == [("catalog", "ES"), ("catalog", "NQ")]
+    result = httpx.get(f"{catalog_base}/api/v1/backtests/{job_id}/result").json()
+    assert len(result["spec"]["data"]) == 2
+    # Removing a market goes back to one feed, sent as an object.
+    page.get_by_role("button", name="Remove Market 1 of 2").click()
+    assert param(page, "data.root").input_value() == "NQ"
+    assert '"data": {' in page.locator("#spec-preview").text_content()
+    assert [e for e in errors if "status of 422" not in e] == []
+    page.close()
+
+
+def test_foreign_contract_gets_an_fx_rate_field(page: Any, base: str) -> None:
+    page.goto(f"{base}/new/backtest")
+    param(page, "data.args.bars").fill("300")
+    page.get_by_label("Futures chain").check()
+    assert page.locator('[data-loc="fx_rates.EUR"]').count() == 0  # ES: in the account's USD
+    param(page, "data.root").select_option("FESX")
+    fx = page.locator('[data-loc="fx_rates.EUR"]')
+    fx.wait_for()
+    assert param(page, "fx_rates.EUR.source").input_value() == "synthetic"
+    assert param(page, "fx_rates.EUR.args.price").input_value() == "1.1"
+    page.get_by_role("button", name="Add market").click()
+    param(page, "data.1.args.bars").fill("300")
+    page.get_by_role("button", name="Run backtest").click()
+    page.locator("#job-status.completed").wait_for(timeout=JOB_SECONDS)
+    job_id = page.locator("#job-link").get_attribute("href").rsplit("/", 1)[1]
+    spec = httpx.get(f"{base}/api/v1/backtests/{job_id}").json()["spec"]
+    assert [d.get("root") for d in spec["data"]] == ["FESX", None]
+    assert spec["fx_rates"]["EUR"]["source"] == "synthetic"
+    assert spec["fx_rates"]["EUR"]["args"]["price"] == 1.1
+    # An account in EUR needs no EUR rate.
+    page.locator("#currency").fill("EUR")
+    page.locator("#currency").dispatch_event("input")
+    assert fx.is_hidden() or page.locator('[data-loc="fx_rates.EUR"]').count() == 0
     assert page.errors == []

@@ -34,6 +34,7 @@ NAV = [
     ("/new/backtest", "New backtest", "backtest"),
     ("/new/optimization", "New optimisation", "optimization"),
     ("/datasets", "Datasets", "datasets"),
+    ("/markets", "Markets", "markets"),
     ("/plugins", "Plugins", "plugins"),
     ("/contracts", "Contracts", "contracts"),
     ("/docs", "API docs", "docs"),
@@ -125,6 +126,11 @@ def compare_page(request: Request) -> HTMLResponse:
 @router.get("/datasets", response_class=HTMLResponse)
 def datasets_page(request: Request) -> HTMLResponse:
     return render(request, "datasets.html", page="datasets", title="Datasets")
+
+
+@router.get("/markets", response_class=HTMLResponse)
+def markets_page(request: Request) -> HTMLResponse:
+    return render(request, "markets.html", page="markets", title="Markets")
 
 
 @router.get("/plugins", response_class=HTMLResponse)

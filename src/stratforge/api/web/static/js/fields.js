@@ -216,9 +216,14 @@ const UNION_TAG = /\[|^function-|^[A-Z]\w*Spec$/; // pydantic's names for union 
 export function placeErrors(detail, resolve) {
   const unplaced = [];
   let items = Array.isArray(detail) ? detail : [{ loc: [], msg: String(detail) }];
-  // `data` is one feed or a list: a bad feed is also "not a valid list"; keep the useful one.
-  const listMember = (item) => (item.loc || []).some((p) => String(p).startsWith("list["));
-  if (items.some((i) => !listMember(i))) items = items.filter((i) => !listMember(i));
+  // `data` is one feed or a list of them: pydantic reports both union members, and the one
+  // the request did not send fails as a whole ("not a valid list" for one feed, "not a valid
+  // dictionary" for a list). Drop that one; keep the errors inside the member that was sent.
+  const wrongShape = (item) => {
+    const loc = (item.loc || []).map(String);
+    return loc.length > 0 && UNION_TAG.test(loc.at(-1)) && /_type$/.test(item.type || "");
+  };
+  if (items.some((i) => !wrongShape(i))) items = items.filter((i) => !wrongShape(i));
   for (const item of items) {
     const parts = (item.loc || []).map(String).filter((p) => p !== "body" && !UNION_TAG.test(p));
     const field = resolve(parts);

@@ -38,65 +38,112 @@ function select(id, label, options, { loc, hint, value } = {}) {
 
 // -- data -------------------------------------------------------------------------------
 
-function dataSection(datasets, contracts) {
-  const params = new URLSearchParams(location.search);
+// A RunSpec's `data` is one feed or a list (a portfolio of markets): one editor per feed,
+// each labelled with its place in the list ("data" alone, or "data.1") when read.
+const FX_GUESS = { EUR: 1.1, GBP: 1.27, CHF: 1.12, AUD: 0.66, CAD: 0.73, JPY: 0.0068, HKD: 0.128, KRW: 0.00073 };
+
+function relabel(node, prefix) {
+  for (const item of [node, ...node.querySelectorAll("[data-loc]")]) {
+    if (item.dataset.loc) item.dataset.loc = item.dataset.loc.replace(/^data(\.\d+)?(?=\.|$)/, prefix);
+  }
+}
+
+function marketHint(market) {
+  if (!market) return "";
+  const months = market.contracts.length;
+  return `catalog: ${months} contract${months === 1 ? "" : "s"} (${market.contracts[0]}…${market.contracts[months - 1]}), ${market.first.slice(0, 10)} to ${market.last.slice(0, 10)}, ${market.bar_sizes.join(", ")} bars`;
+}
+
+function feedEditor(n, { datasets, contracts, markets, initial = {}, onRemove }) {
+  const tag = n === 0 ? "data" : `data${n}`; // element ids: the first feed keeps the old ones
   const sources = catalog.data_sources;
+  const known = (name) => sources.some((s) => s.name === name);
+  const startSource = known(initial.source) ? initial.source : initial.dataset ? "dataset" : markets.length && initial.root && markets.some((m) => m.root === initial.root) ? "catalog" : "synthetic";
   const source = select(
-    "data-source",
+    `${tag}-source`,
     "Source",
-    sources.map((s) => [s.name, s.name === "dataset" ? "dataset (uploaded)" : s.name]),
-    { loc: "data.source", value: params.get("dataset") ? "dataset" : "synthetic" },
+    sources.map((s) => [s.name, s.name === "dataset" ? "dataset (uploaded)" : s.name === "catalog" ? "catalog (imported contracts)" : s.name]),
+    { loc: "data.source", value: startSource },
   );
   const argsHolder = el("div");
   let args = null;
   const datasetSelect = () => {
     const control = el(
       "select",
-      { id: "data-dataset", required: true },
+      { id: `${tag}-dataset`, required: true },
       datasets.length ? null : el("option", { value: "", text: "no datasets: upload one first" }),
       datasets.map((d) =>
-        el("option", { value: d.id, text: `${d.name} (${d.rows} rows, ${d.id})`, selected: d.id === params.get("dataset") }),
+        el("option", { value: d.id, text: `${d.name} (${d.rows} rows, ${d.id})`, selected: d.id === initial.dataset }),
       ),
     );
-    const node = wrap("data-dataset", "Dataset", control, { loc: "data.args.id", hint: "" });
+    const node = wrap(`${tag}-dataset`, "Dataset", control, { loc: "data.args.id", hint: "" });
     node.querySelector(".hint").append(el("a", { href: "/datasets", text: "Upload or manage datasets" }));
     return { node, read: () => ({ params: control.value ? { id: control.value } : {}, errors: control.value ? [] : [[node, "choose a dataset, or upload one on the Datasets page"]] }) };
   };
-  const rebuild = () => {
-    const plugin = sources.find((s) => s.name === source.control.value);
-    args = plugin.name === "dataset" ? datasetSelect() : paramGroup(plugin, "data.args");
-    argsHolder.replaceChildren(args.node);
+
+  const symbol = input(`${tag}-symbol`, "Feed name", { type: "text", placeholder: "defaults to the root or source" }, { loc: "data.symbol" });
+  const startDate = input(`${tag}-start`, "From", { type: "date" }, { loc: "data.start", hint: "optional first bar" });
+  const endDate = input(`${tag}-end`, "To", { type: "date" }, { loc: "data.end", hint: "optional last bar" });
+
+  const futuresBox = el("input", { id: `${tag}-futures`, type: "checkbox" });
+  const byRoot = Object.fromEntries(contracts.map((c) => [c.root, c]));
+  const rootLabel = (c) => `${c.root}: ${c.name} (${c.exchange}, ×${c.multiplier}${c.currency && c.currency !== "USD" ? `, ${c.currency}` : ""})`;
+  const root = select(`${tag}-root`, "Contract root", [], { loc: "data.root" });
+  const fillRoots = (catalogOnly) => {
+    const wanted = root.control.value || initial.root || "ES";
+    const options = catalogOnly
+      ? markets.map((m) => [m.root, byRoot[m.root] ? rootLabel(byRoot[m.root]) : m.root])
+      : contracts.map((c) => [c.root, rootLabel(c)]);
+    if (catalogOnly && !options.length) options.push(["", "the catalog is empty: import contracts first"]);
+    root.control.replaceChildren(...options.map(([v, text]) => el("option", { value: v, text, selected: v === wanted })));
   };
-  source.control.addEventListener("change", rebuild);
-  rebuild();
-
-  const symbol = input("data-symbol", "Feed name", { type: "text", placeholder: "defaults to the source" }, { loc: "data.symbol" });
-  const startDate = input("data-start", "From", { type: "date" }, { loc: "data.start", hint: "optional first bar" });
-  const endDate = input("data-end", "To", { type: "date" }, { loc: "data.end", hint: "optional last bar" });
-
-  const futuresBox = el("input", { id: "data-futures", type: "checkbox" });
-  const root = select(
-    "data-root",
-    "Contract root",
-    contracts.map((c) => [c.root, `${c.root}: ${c.name} (${c.exchange}, ×${c.multiplier})`]),
-    { loc: "data.root", value: "ES" },
-  );
+  const rootHint = root.node.querySelector(".hint");
+  const showRootHint = () => {
+    const market = markets.find((m) => m.root === root.control.value);
+    rootHint.replaceChildren(market ? marketHint(market) : source.control.value === "catalog" ? el("a", { href: "/markets", text: "How to import contracts" }) : "");
+  };
+  root.control.addEventListener("change", showRootHint);
   const roll = picker({ label: "Roll rule", plugins: catalog.roll_rules, loc: "data.roll", initial: "volume" });
-  const adjust = select("data-adjust", "Adjustment", ADJUSTMENTS.map((a) => [a, a]), {
+  const adjust = select(`${tag}-adjust`, "Adjustment", ADJUSTMENTS.map((a) => [a, a]), {
     loc: "data.adjust",
     hint: "How contract months are joined into one continuous series.",
   });
   const futures = el("div", { hidden: true }, el("div", { class: "grid" }, root.node, adjust.node), roll.node);
-  futuresBox.addEventListener("change", () => (futures.hidden = !futuresBox.checked));
+  const showFutures = () => (futures.hidden = !futuresBox.checked);
+  futuresBox.addEventListener("change", showFutures);
 
-  const node = fieldset(
-    "Data",
+  const rebuild = () => {
+    const plugin = sources.find((s) => s.name === source.control.value);
+    args = plugin.name === "dataset" ? datasetSelect() : paramGroup(plugin, "data.args");
+    argsHolder.replaceChildren(args.node);
+    const fromCatalog = plugin.name === "catalog";
+    if (fromCatalog) futuresBox.checked = true; // the catalog holds contract months of a root
+    futuresBox.disabled = fromCatalog;
+    fillRoots(fromCatalog);
+    showRootHint();
+    showFutures();
+  };
+  source.control.addEventListener("change", rebuild);
+  if (initial.root) futuresBox.checked = true;
+  rebuild();
+
+  const remove = el("button", { type: "button", class: "small ghost", text: "Remove", onclick: onRemove });
+  const legend = el("legend", { text: "Data" });
+  const node = el(
+    "fieldset",
+    { class: "feed" },
+    legend,
     el("div", { class: "grid" }, source.node, symbol.node, startDate.node, endDate.node),
     argsHolder,
-    el("div", { class: "component" }, el("label", { for: "data-futures", class: "check" }, futuresBox, "Futures chain", el("small", { text: " build a rolled, adjusted continuous contract from contract months (synthetic or contracts_dir)" }))),
+    el("div", { class: "component" }, el("label", { for: `${tag}-futures`, class: "check" }, futuresBox, "Futures chain", el("small", { text: " build a rolled, adjusted continuous contract from contract months (synthetic, catalog or contracts_dir)" }))),
     futures,
+    el("p", { class: "actions" }, remove),
   );
-  function read() {
+  function read(prefix, count) {
+    relabel(node, prefix);
+    legend.textContent = count > 1 ? `Market ${Number(prefix.split(".")[1]) + 1} of ${count}` : "Data";
+    remove.hidden = count < 2;
+    remove.setAttribute("aria-label", `Remove ${legend.textContent}`);
     const out = args.read();
     const errors = [...out.errors];
     const data = { source: source.control.value };
@@ -105,13 +152,142 @@ function dataSection(datasets, contracts) {
     if (startDate.control.value) data.start = startDate.control.value;
     if (endDate.control.value) data.end = endDate.control.value;
     if (futuresBox.checked) {
-      data.root = root.control.value;
+      if (!root.control.value) errors.push([root.node, "import contracts of a root first (see the Markets page)"]);
+      else data.root = root.control.value;
       data.adjust = adjust.control.value;
       const rolled = roll.read();
       errors.push(...rolled.errors);
       if (rolled.value) data.roll = rolled.value;
     }
     return { value: data, errors };
+  }
+  return {
+    node,
+    read,
+    get source() {
+      return source.control.value;
+    },
+    get root() {
+      return futuresBox.checked ? root.control.value : undefined;
+    },
+    get currency() {
+      return futuresBox.checked ? byRoot[root.control.value]?.currency : undefined;
+    },
+  };
+}
+
+/** Per foreign currency of the chosen contracts, the data source of its FX rate. */
+function fxSection(accountCurrency) {
+  const sources = catalog.data_sources.filter((s) => !["catalog", "dataset"].includes(s.name));
+  const editors = new Map();
+  const list = el("div");
+  const node = el(
+    "div",
+    { hidden: true },
+    el("h3", { text: "FX rates" }),
+    el("p", { class: "hint", text: "A contract quoted in another currency than the account's needs a series whose close is the account-currency price of one unit of it (e.g. EURUSD ~1.1). Synthetic rates let a first run work; for a real backtest read a series (csv, parquet) covering the markets' dates." }),
+    list,
+  );
+  const editor = (ccy) => {
+    const id = `fx-${ccy}-source`;
+    const control = el("select", { id }, sources.map((s) => el("option", { value: s.name, text: s.name, selected: s.name === "synthetic" })));
+    const field = wrap(id, `${ccy} rate source`, control, { loc: `fx_rates.${ccy}.source` });
+    const holder = el("div");
+    let group = null;
+    const rebuild = () => {
+      const plugin = sources.find((s) => s.name === control.value);
+      const initial = plugin.name === "synthetic" && FX_GUESS[ccy] ? { price: FX_GUESS[ccy], volatility: 0.005, drift: 0 } : {};
+      group = paramGroup(plugin, `fx_rates.${ccy}.args`, initial);
+      holder.replaceChildren(group.node);
+    };
+    control.addEventListener("change", rebuild);
+    rebuild();
+    return {
+      node: el("div", { class: "component", dataset: { loc: `fx_rates.${ccy}` } }, field, holder),
+      read() {
+        const out = group.read(); // the FX guess differs from synthetic's defaults: it is sent
+        const spec = { source: control.value };
+        if (Object.keys(out.params).length) spec.args = out.params;
+        return { value: spec, errors: out.errors };
+      },
+    };
+  };
+  return {
+    node,
+    read(currencies) {
+      const account = accountCurrency() || "USD";
+      const wanted = [...new Set(currencies.filter((c) => c && c !== account))].sort();
+      for (const ccy of wanted) if (!editors.has(ccy)) editors.set(ccy, editor(ccy));
+      list.replaceChildren(...wanted.map((ccy) => editors.get(ccy).node));
+      node.hidden = !wanted.length;
+      const value = {};
+      const errors = [];
+      for (const ccy of wanted) {
+        const out = editors.get(ccy).read();
+        value[ccy] = out.value;
+        errors.push(...out.errors);
+      }
+      return { value, errors };
+    },
+  };
+}
+
+function dataSection(datasets, contracts, markets, accountCurrency) {
+  const params = new URLSearchParams(location.search);
+  const feeds = [];
+  const holder = el("div");
+  const fx = fxSection(accountCurrency);
+  let made = 0;
+  const changed = () => holder.dispatchEvent(new Event("change", { bubbles: true }));
+  const add = (initial = {}) => {
+    const feed = feedEditor(made++, {
+      datasets,
+      contracts,
+      markets,
+      initial,
+      onRemove: () => {
+        feeds.splice(feeds.indexOf(feed), 1);
+        feed.node.remove();
+        changed();
+        (holder.querySelector(".feed:last-child select") || addButton).focus();
+      },
+    });
+    feeds.push(feed);
+    holder.append(feed.node);
+    return feed;
+  };
+  add({ source: params.get("source"), root: params.get("root"), dataset: params.get("dataset") });
+  const addButton = el("button", {
+    type: "button",
+    class: "ghost",
+    id: "add-market",
+    text: "Add market",
+    onclick: () => {
+      // after a catalog market, the next one is the catalog's next root not chosen yet
+      const fromCatalog = feeds.at(-1)?.source === "catalog";
+      const unused = markets.find((m) => !feeds.some((f) => f.root === m.root));
+      const feed = add(fromCatalog && unused ? { source: "catalog", root: unused.root } : {});
+      changed();
+      feed.node.querySelector("select").focus();
+    },
+  });
+  const node = el(
+    "div",
+    { id: "data-feeds" },
+    holder,
+    el("p", { class: "row" }, addButton, el("small", { class: "muted", text: " a portfolio: several markets (e.g. ES and NQ), each on its own exchange calendar" })),
+    fx.node,
+  );
+  function read() {
+    const errors = [];
+    const values = feeds.map((feed, i) => {
+      const out = feed.read(feeds.length > 1 ? `data.${i}` : "data", feeds.length);
+      errors.push(...out.errors);
+      return out.value;
+    });
+    const rates = fx.read(feeds.map((f) => f.currency));
+    errors.push(...rates.errors);
+    return { value: feeds.length > 1 ? values : values[0], fx: rates.value, errors };
   }
   return { node, read };
 }
@@ -212,7 +388,7 @@ function dimensionRow(name, schema, loc) {
 
 // -- the whole form --------------------------------------------------------------------
 
-function baseSection(mode, datasets, contracts) {
+function baseSection(mode, datasets, contracts, markets) {
   const strategy = picker({
     label: "Strategy",
     plugins: catalog.strategies,
@@ -220,7 +396,8 @@ function baseSection(mode, datasets, contracts) {
     initial: "sma_cross",
     build: mode === "optimization" ? (plugin, loc) => dimensionEditor(plugin, loc) : paramGroup,
   });
-  const data = dataSection(datasets, contracts);
+  const currency = input("currency", "Account currency", { type: "text", value: "USD", maxlength: "8", autocapitalize: "characters" }, { loc: "currency", hint: "contracts quoted in another currency need an FX rate (shown under Data)" });
+  const data = dataSection(datasets, contracts, markets, () => currency.control.value.trim().toUpperCase());
   const sizer = picker({ label: "Sizer", plugins: catalog.sizers, loc: "sizer", optional: true });
   const analyzers = checklist({ plugins: catalog.analyzers, loc: "analyzers" });
   const risk = checklist({ plugins: catalog.risk_rules, loc: "risk" });
@@ -239,7 +416,7 @@ function baseSection(mode, datasets, contracts) {
     fieldset("Analyzers", analyzers.node),
     fieldset("Risk rules", el("p", { class: "hint", text: "Every strategy order is reviewed by these rules before it reaches the broker." }), risk.node),
     el("details", {}, el("summary", { text: "Extra indicators to chart" }), fieldset("Indicators", indicators.node)),
-    fieldset("Account", el("div", { class: "grid" }, cash.node, commission.node, commissionKind.node, slippage.node, seed.node)),
+    fieldset("Account", el("div", { class: "grid" }, cash.node, currency.node, commission.node, commissionKind.node, slippage.node, seed.node)),
   );
   function read() {
     const errors = [];
@@ -249,6 +426,9 @@ function baseSection(mode, datasets, contracts) {
     const dataOut = data.read();
     errors.push(...dataOut.errors);
     spec.data = dataOut.value;
+    if (Object.keys(dataOut.fx).length) spec.fx_rates = dataOut.fx;
+    const account = currency.control.value.trim().toUpperCase();
+    if (account && account !== "USD") spec.currency = account;
     const sized = sizer.read();
     errors.push(...sized.errors);
     if (sized.value) spec.sizer = sized.value;
@@ -377,10 +557,10 @@ function focusFirstProblem(form, summary) {
 }
 
 export async function start({ mode }) {
-  const [plugins, datasets, contracts] = await Promise.all([api("/plugins"), api("/datasets"), api("/contracts")]);
+  const [plugins, datasets, contracts, markets] = await Promise.all([api("/plugins"), api("/datasets"), api("/contracts"), api("/markets")]);
   catalog = {};
   for (const p of plugins) (catalog[p.kind] ||= []).push(p);
-  const base = baseSection(mode, datasets, contracts);
+  const base = baseSection(mode, datasets, contracts, markets);
   document.getElementById("base-fields").replaceChildren(base.node);
   const search = mode === "optimization" ? searchSection() : null;
   if (search) document.getElementById("search-fields").replaceChildren(search.node);

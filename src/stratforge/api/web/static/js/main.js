@@ -8,6 +8,7 @@ const PAGES = {
   run: () => import("./run.js"),
   compare: () => import("./compare.js"),
   datasets: () => import("./datasets.js"),
+  markets: () => import("./markets.js"),
   plugins: () => import("./catalog.js"),
   contracts: () => import("./catalog.js"),
 };
