@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from stratforge.cli.common import current_settings, err, load_plugins, out, user_errors
-from stratforge.cli.options import search_spec
+from stratforge.cli.options import DataOption, search_spec
 from stratforge.core.errors import SpecError
 from stratforge.core.executors import make_executor
 from stratforge.core.optimize import (
@@ -147,7 +147,7 @@ def optimize_command(
         list[str] | None, typer.Option("--fixed", help="Strategy parameter held fixed name=value.")
     ] = None,
     strategy: Annotated[str, typer.Option("--strategy", "-s")] = "sma_cross",
-    data: Annotated[str, typer.Option("--data", "-d")] = "synthetic",
+    data: DataOption = None,
     data_arg: Annotated[list[str] | None, typer.Option("--data-arg", "-a")] = None,
     root: Annotated[str | None, typer.Option(help="Futures root.")] = None,
     roll: Annotated[str | None, typer.Option(help="Futures roll rule.")] = None,
@@ -209,7 +209,7 @@ def walkforward_command(
     anchored: Annotated[bool, typer.Option(help="Train from the start every time.")] = False,
     fixed: Annotated[list[str] | None, typer.Option("--fixed")] = None,
     strategy: Annotated[str, typer.Option("--strategy", "-s")] = "sma_cross",
-    data: Annotated[str, typer.Option("--data", "-d")] = "synthetic",
+    data: DataOption = None,
     data_arg: Annotated[list[str] | None, typer.Option("--data-arg", "-a")] = None,
     root: Annotated[str | None, typer.Option()] = None,
     roll: Annotated[str | None, typer.Option()] = None,

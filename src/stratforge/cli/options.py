@@ -24,7 +24,15 @@ StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help="Strategy 
 ParamOption = Annotated[
     list[str] | None, typer.Option("--param", "-p", help="Strategy parameter name=value.")
 ]
-DataOption = Annotated[str, typer.Option("--data", "-d", help="Data source name.")]
+DataOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        "-d",
+        help="Data source name (default: synthetic; with a --root stored in the market "
+        "catalog, the catalog).",
+    ),
+]
 DataArgOption = Annotated[
     list[str] | None, typer.Option("--data-arg", "-a", help="Data source argument name=value.")
 ]
@@ -82,7 +90,7 @@ def read_run_spec(path: Path) -> RunSpec:
 
 
 def data_spec(
-    source: str,
+    source: str | None,
     args: dict[str, Any],
     symbol: str | None,
     start: str | None,
@@ -95,8 +103,8 @@ def data_spec(
     """The ``data`` part of a RunSpec from command-line options."""
     if root is None and (roll is not None or roll_param or adjust != "difference"):
         raise SpecError("--roll", "--roll, --roll-param and --adjust need a futures --root")
-    return {
-        "source": source,
+    part: dict[str, Any] = {} if source is None else {"source": source}
+    return part | {
         "args": args,
         "symbol": symbol,
         "start": start,
@@ -122,7 +130,7 @@ class RunFlags:
 
     strategy: str
     param: list[str] | None
-    data: str
+    data: str | None
     data_arg: list[str] | None
     csv: Path | None
     on_bad_rows: str | None
@@ -215,7 +223,7 @@ def _market_parts(flags: RunFlags) -> tuple[dict[str, Any], dict[str, Any]]:
 def lookahead_spec(
     strategy: str,
     param: list[str] | None,
-    data: str,
+    data: str | None,
     data_arg: list[str] | None,
     root: list[str] | None,
     sizer: str | None,
@@ -224,7 +232,8 @@ def lookahead_spec(
     """The RunSpec ``check-lookahead`` describes: one feed per ``--root`` (or one plain)."""
     args = parse_assignments(data_arg, "--data-arg")
     roots: list[str | None] = list(root) if root else [None]
-    feeds = [{"source": data, "args": args, "root": r} for r in roots]
+    source: dict[str, Any] = {} if data is None else {"source": data}
+    feeds = [source | {"args": args, "root": r} for r in roots]
     return RunSpec.model_validate(
         {
             "data": feeds if len(feeds) > 1 else feeds[0],
@@ -256,7 +265,7 @@ def base_spec(
     spec_file: Path | None,
     strategy: str,
     fixed: list[str] | None,
-    data: str,
+    data: str | None,
     data_arg: list[str] | None,
     root: str | None,
     roll: str | None,

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 def run(
     strategy: StrategyOption = "sma_cross",
     param: ParamOption = None,
-    data: DataOption = "synthetic",
+    data: DataOption = None,
     data_arg: DataArgOption = None,
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Shortcut for --data csv --data-arg path=FILE.")
@@ -129,7 +129,7 @@ def run(
 def check_lookahead_command(
     strategy: StrategyOption = "sma_cross",
     param: ParamOption = None,
-    data: DataOption = "synthetic",
+    data: DataOption = None,
     data_arg: DataArgOption = None,
     root: Annotated[
         list[str] | None,

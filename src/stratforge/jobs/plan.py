@@ -29,6 +29,10 @@ class SearchPlan:
     trials: int | None
     """Trials of one search: the grid's size within the budget, or the budget; None when
     neither bounds it (a method that stops by itself)."""
+    search: OptimizeSpec
+    """The search as it will run: each feed's source named (a futures root with no source
+    reads the market catalog when the root is stored there), so the stored job runs what was
+    checked, and its listing says so."""
     windows: int = 1
     """Walk-forward windows the search is repeated over."""
 
@@ -39,11 +43,13 @@ class SearchPlan:
 
 def plan_backtest(
     spec: RunSpec, plugins: Plugins, *, network_roots: Sequence[Path] | None = None
-) -> None:
-    """Raise ``SpecError`` for any name, parameter or (network) path of *spec* that is wrong."""
+) -> RunSpec:
+    """Raise ``SpecError`` for any name, parameter or (network) path of *spec* that is wrong;
+    return the spec as it will run, each feed's source named."""
     resolved = resolve(spec, plugins)
     if network_roots is not None:
         check_network_paths(resolved, list(network_roots))
+    return resolved.spec
 
 
 def plan_search(
@@ -57,7 +63,7 @@ def plan_search(
 ) -> SearchPlan:
     """Check a search (prefixing fields with *where*, e.g. ``search.``) and size it."""
     try:
-        plan_backtest(search.base, plugins, network_roots=network_roots)
+        base = plan_backtest(search.base, plugins, network_roots=network_roots)
     except SpecError as exc:
         raise SpecError(f"{where}base.{exc.field}", exc.message) from None
     try:
@@ -66,7 +72,8 @@ def plan_search(
     except SpecError as exc:
         raise SpecError(f"{where}{exc.field}", exc.message) from None
     size = grid_size(search.space) if search.method.name == "grid" else None
-    plan = SearchPlan(min(filter(None, [search.trials, size]), default=None), windows)
+    trials = min(filter(None, [search.trials, size]), default=None)
+    plan = SearchPlan(trials, search.model_copy(update={"base": base}), windows)
     if max_backtests is not None:
         _within_limit(plan, search, where, max_backtests)
     return plan

@@ -137,23 +137,25 @@ def submit(
     session: Session,
     kind: JobKind,
     spec: BaseModel,
+    planned: BaseModel,
     strategy: str,
     datasets: list[str],
     idempotency_key: str | None,
     total: int | None = None,
 ) -> BacktestOut | OptimizationOut:
     """Store a checked spec as a queued job of *kind* and wake the dispatcher: 202 with the
-    job and its ``Location`` (a replayed Idempotency-Key says so in a header)."""
+    job and its ``Location`` (a replayed Idempotency-Key says so in a header). *planned* is
+    the spec as it will run (every source named) and is what is stored; the request's own
+    *spec* is what an Idempotency-Key's body is compared by."""
     # NaN, Infinity or megabytes of text in free-form params and args: 422 (the JSON dump
     # would store NaN as null without a word)
     check_payload(spec.model_dump())
-    payload = spec.model_dump(mode="json")
     job, created = jobs.create_job(
         session,
         table=kind.table,
-        spec=payload,
+        spec=planned.model_dump(mode="json"),
         strategy=strategy,
-        body_sha256=body_hash(payload),
+        body_sha256=body_hash(spec.model_dump(mode="json")),
         idempotency_key=idempotency_key,
         datasets=datasets,
         kind=kind.stored_kind,

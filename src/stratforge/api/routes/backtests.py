@@ -42,13 +42,14 @@ def submit_backtest(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Queue a backtest; 202 with its id and URL. Names and parameters are checked first."""
-    plan_backtest(spec, state.plugins, network_roots=state.settings.network_roots())
+    planned = plan_backtest(spec, state.plugins, network_roots=state.settings.network_roots())
     return _jobs.submit(
         response=response,
         state=state,
         session=session,
         kind=BACKTEST,
         spec=spec,
+        planned=planned,
         strategy=spec.strategy.name,
         datasets=_jobs.check_datasets(session, [spec], ""),
         idempotency_key=idempotency_key,

@@ -43,6 +43,7 @@ def submit_optimization(
         session=session,
         kind=OPTIMIZE,
         spec=spec,
+        planned=plan.search,
         strategy=spec.base.strategy.name,
         datasets=_jobs.check_datasets(session, [spec.base], "base."),
         idempotency_key=idempotency_key,

@@ -32,7 +32,7 @@ def submit_walkforward(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Queue a walk-forward analysis."""
-    plan_walkforward(
+    plan = plan_walkforward(
         spec,
         state.plugins,
         max_backtests=state.settings.max_trials,
@@ -44,6 +44,7 @@ def submit_walkforward(
         session=session,
         kind=WALKFORWARD,
         spec=spec,
+        planned=spec.model_copy(update={"search": plan.search}),
         strategy=spec.search.base.strategy.name,
         datasets=_jobs.check_datasets(session, [spec.search.base], "search.base."),
         idempotency_key=idempotency_key,
