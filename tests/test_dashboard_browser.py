@@ -380,8 +380,27 @@ def test_portfolio_of_catalog_markets_from_the_markets_page(
     page.get_by_role("button", name="Remove Market 1 of 2").click()
     assert param(page, "data.root").input_value() == "NQ"
     assert '"data": {' in page.locator("#spec-preview").text_content()
+    # The optimisation form reads the same query parameters.
+    page.goto(f"{catalog_base}/new/optimization?source=catalog&root=NQ")
+    page.locator("body[data-ready]").wait_for()
+    assert param(page, "data.root").input_value() == "NQ"
+    assert "NQH2024" in page.locator('[data-loc="data.root"] .hint').inner_text()
+    page.get_by_role("button", name="Add market").click()
+    assert param(page, "data.1.root").input_value() == "ES"  # the catalog's next root
     assert [e for e in errors if "status of 422" not in e] == []
     page.close()
+
+
+def test_empty_catalog_says_how_to_import(page: Any, base: str) -> None:
+    page.goto(f"{base}/markets")
+    page.locator("body[data-ready]").wait_for()
+    notice = page.locator("#markets-empty")
+    assert notice.is_visible()
+    assert "stratforge data import --format <lean|pysystemtrade|databento|contracts_dir>" in (
+        notice.inner_text()
+    )
+    assert "empty" in page.locator("#markets tbody").inner_text()
+    assert page.errors == []
 
 
 def test_foreign_contract_gets_an_fx_rate_field(page: Any, base: str) -> None:

@@ -115,8 +115,9 @@ function feedEditor(n, { datasets, contracts, markets, initial = {}, onRemove })
   const rebuild = () => {
     const plugin = sources.find((s) => s.name === source.control.value);
     args = plugin.name === "dataset" ? datasetSelect() : paramGroup(plugin, "data.args");
-    argsHolder.replaceChildren(args.node);
     const fromCatalog = plugin.name === "catalog";
+    if (fromCatalog) args.node.replaceChildren("Reads the stored contract months of the root below (no arguments). ", el("a", { href: "/markets", text: "See the Markets page" }));
+    argsHolder.replaceChildren(args.node);
     if (fromCatalog) futuresBox.checked = true; // the catalog holds contract months of a root
     futuresBox.disabled = fromCatalog;
     fillRoots(fromCatalog);
