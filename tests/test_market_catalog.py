@@ -310,6 +310,35 @@ def test_cli_import_and_list(tmp_path: Path) -> None:
     assert_one_line_error(missing, "does not exist")
 
 
+def test_cli_imports_headerless_files_of_a_foreign_root(tmp_path: Path) -> None:
+    """FGBL is quoted in EUR: importing stores prices as quoted and needs no FX source; files
+    without a header line are read by position (--no-header --columns), as `run` reads them."""
+    env = {"STRATFORGE_DATA_DIR": str(tmp_path / "cli-data")}
+    folder = tmp_path / "bund"
+    folder.mkdir()
+    for code, start in (("FGBLH24", "2023-12-01"), ("FGBLM24", "2024-03-01")):
+        index = pd.bdate_range(start, periods=30)
+        close = 130 + np.linspace(0, 2, len(index))
+        rows = pd.DataFrame(
+            {"d": index.strftime("%Y-%m-%d"), "o": close, "h": close + 0.1, "l": close - 0.1}
+        )
+        rows["c"], rows["v"] = close, 100
+        rows.to_csv(folder / f"{code}.csv", index=False, header=False)
+    layout = ["--no-header", "--columns", "0=datetime,1=open,2=high,3=low,4=close,5=volume"]
+    imported = stratforge(
+        "data", "import", "-f", "contracts_dir", "-r", "FGBL", str(folder), *layout,
+        env_extra=env,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert "FGBL from contracts_dir: 2 added" in imported.stdout
+    rows = json.loads(stratforge("data", "list", "FGBL", "--json", env_extra=env).stdout)
+    assert [r["contract"] for r in rows] == ["FGBLH2024", "FGBLM2024"]
+    headerless = stratforge(
+        "data", "import", "-f", "contracts_dir", "-r", "FGBL", str(folder), env_extra=env
+    )
+    assert_one_line_error(headerless, "missing column(s)")
+
+
 def test_the_api_imports_files_under_the_data_roots(
     api_settings: Settings, client: object, tmp_path: Path
 ) -> None:

@@ -85,12 +85,14 @@ def import_command(
     replace: Annotated[
         bool, typer.Option(help="Replace stored contracts whose bars differ.")
     ] = False,
+    no_header: NoHeaderOption = False,
+    columns: ColumnsOption = None,
 ) -> None:
     """Import contract months into the market catalog (<data dir>/markets/<ROOT>/)."""
     from stratforge.jobs.markets import import_market
 
     with user_errors():
-        args = parse_assignments(arg, "--arg")
+        args = parse_assignments(arg, "--arg") | csv_layout(no_header, columns)
         plugins = load_plugins()
         with _session() as session:
             outcome = import_market(

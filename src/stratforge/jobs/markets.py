@@ -93,8 +93,10 @@ def read_chain(
     spec = None
     for path in paths:
         data = DataSpec(source=source, root=root, args={**(args or {}), "path": str(path)})
+        # Importing stores prices as quoted: no account currency, so no FX source is needed.
+        quoted = _quoted_currency(plugins, root)
         try:
-            resolved = resolve_data(data, plugins.registries, where="import")
+            resolved = resolve_data(data, plugins.registries, where="import", currency=quoted)
         except SpecError as exc:  # named as the import's options are
             raise SpecError(_option(exc.field), exc.message) from None
         if network_roots is not None:
@@ -110,6 +112,13 @@ def read_chain(
         expiries.update({c: d for c, d in chain.expiries.items() if c in chain.frames})
     assert spec is not None
     return ContractChain(spec, frames, expiries)
+
+
+def _quoted_currency(plugins: Plugins, root: str) -> str:
+    """The currency the root is quoted in (USD for a root that is not registered: resolving
+    then names the unknown root, with suggestions)."""
+    contracts = plugins.registries.contracts
+    return contracts.get(root).currency if root in contracts else "USD"
 
 
 def import_market(
