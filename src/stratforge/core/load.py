@@ -17,13 +17,12 @@ from stratforge.core.errors import SpecError
 from stratforge.core.resolve import (
     ResolvedData,
     ResolvedRun,
-    catalog_parameters,
     contract_parameter,
-    frame_parameters,
-    store_parameters,
+    supplied_parameters,
 )
 from stratforge.data.feed import feed_columns
-from stratforge.data.frames import canonical_frame
+from stratforge.data.frames import InMemoryFrames, canonical_frame
+from stratforge.data.stored import DatasetStore
 from stratforge.futures.catalog import MarketCatalog
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.continuous import ContinuousSeries, build_continuous
@@ -79,12 +78,12 @@ def call_source(source: Component, data: ResolvedData, *, with_contract: bool = 
         if name is not None:
             params[name] = data.contract
     if data.datasets is not None:
-        params.update(dict.fromkeys(store_parameters(source.obj), data.datasets))
+        params.update(dict.fromkeys(supplied_parameters(source.obj, DatasetStore), data.datasets))
         # The market catalog is kept in the same data directory as the uploaded datasets.
         markets = MarketCatalog(data.datasets.data_dir)
-        params.update(dict.fromkeys(catalog_parameters(source.obj), markets))
+        params.update(dict.fromkeys(supplied_parameters(source.obj, MarketCatalog), markets))
     if data.frames is not None:
-        params.update(dict.fromkeys(frame_parameters(source.obj), data.frames))
+        params.update(dict.fromkeys(supplied_parameters(source.obj, InMemoryFrames), data.frames))
     return source.obj(**params)
 
 

@@ -67,48 +67,26 @@ def resolve_datas(
     ]
 
 
+def supplied_parameters(source: Any, supplied: type) -> list[str]:
+    """The names of the source's parameters the engine fills with a *supplied* value (a
+    ``ContractSpec``, the dataset store, the market catalog, in-memory frames): those whose
+    annotation is that type, alone or in a union."""
+    hints = typing.get_type_hints(source)
+    return [
+        name
+        for name in inspect.signature(source).parameters
+        if supplied in (hints.get(name), *typing.get_args(hints.get(name)))
+    ]
+
+
 def contract_parameter(source: Any) -> str | None:
     """The name of the source's parameter that receives the ContractSpec, if any."""
-    hints = typing.get_type_hints(source)
-    for name in inspect.signature(source).parameters:
-        if ContractSpec in (hints.get(name), *typing.get_args(hints.get(name))):
-            return name
-    return None
-
-
-def catalog_parameters(source: Any) -> list[str]:
-    """The names of the source's parameters that receive the market catalog."""
-    hints = typing.get_type_hints(source)
-    return [
-        name
-        for name in inspect.signature(source).parameters
-        if MarketCatalog in (hints.get(name), *typing.get_args(hints.get(name)))
-    ]
-
-
-def store_parameters(source: Any) -> list[str]:
-    """The names of the source's parameters that receive the dataset store."""
-    hints = typing.get_type_hints(source)
-    return [
-        name
-        for name in inspect.signature(source).parameters
-        if DatasetStore in (hints.get(name), *typing.get_args(hints.get(name)))
-    ]
-
-
-def frame_parameters(source: Any) -> list[str]:
-    """The names of the source's parameters that receive the caller's in-memory frames."""
-    hints = typing.get_type_hints(source)
-    return [
-        name
-        for name in inspect.signature(source).parameters
-        if InMemoryFrames in (hints.get(name), *typing.get_args(hints.get(name)))
-    ]
+    return next(iter(supplied_parameters(source, ContractSpec)), None)
 
 
 def _needs_frames(source: Component, frames: InMemoryFrames | None, where: str) -> None:
     """A source reading in-memory frames resolves only where the frames are (in process)."""
-    if frames is None and frame_parameters(source.obj):
+    if frames is None and supplied_parameters(source.obj, InMemoryFrames):
         raise SpecError(where, FRAMES_ONLY_IN_PROCESS)
 
 
