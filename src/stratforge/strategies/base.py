@@ -6,7 +6,21 @@ one order (close and open), as a broker would fill it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import backtrader as bt
+
+
+def has_new_bar(strategy: bt.Strategy, data: Any | None = None) -> bool:
+    """Whether *data* (default: the strategy's first feed) got a bar on this step.
+
+    In a portfolio the strategy's ``next`` runs at every bar of every feed. A feed whose bar
+    did not change still shows the signal already acted on, so acting again would place the
+    same order twice. stratforge's broker knows which feeds advanced; under another broker
+    every step counts as new.
+    """
+    check = getattr(strategy.broker, "has_new_bar", None)
+    return True if check is None else bool(check(strategy.data if data is None else data))
 
 
 class SignalStrategy(bt.Strategy):
@@ -17,6 +31,10 @@ class SignalStrategy(bt.Strategy):
     """
 
     params = (("long_only", False),)
+
+    def fresh(self, data: Any | None = None) -> bool:
+        """Whether *data* (default the first feed) has a new bar to act on (see has_new_bar)."""
+        return has_new_bar(self, data)
 
     def go_long(self) -> None:
         """Be long the sizer's stake; a short is closed by the same order."""

@@ -34,6 +34,8 @@ class SmaCross(SignalStrategy):
         self.crossover = bt.ind.CrossOver(self.fast_sma, self.slow_sma)
 
     def next(self) -> None:
+        if not self.fresh():
+            return  # the feed's bar is unchanged: its signal was acted on already
         if self.crossover[0] > 0:
             self.go_long()
         elif self.crossover[0] < 0:
@@ -58,6 +60,8 @@ class DonchianBreakout(SignalStrategy):
         self.exit_low = bt.ind.Lowest(self.data.low(-1), period=self.p.exit)
 
     def next(self) -> None:
+        if not self.fresh():
+            return  # the feed's bar is unchanged: its signal was acted on already
         close = self.data.close[0]
         size = self.position.size
         if close > self.entry_high[0]:
@@ -93,6 +97,8 @@ class RsiReversion(SignalStrategy):
         self.rsi = bt.ind.RSI(self.data.close, period=self.p.period, safediv=True)
 
     def next(self) -> None:
+        if not self.fresh():
+            return  # the feed's bar is unchanged: its signal was acted on already
         rsi = self.rsi[0]
         size = self.position.size
         if rsi < self.p.oversold:
@@ -120,6 +126,8 @@ class BollingerReversion(SignalStrategy):
         )
 
     def next(self) -> None:
+        if not self.fresh():
+            return  # the feed's bar is unchanged: its signal was acted on already
         close = self.data.close[0]
         size = self.position.size
         if close < self.bands.bot[0]:

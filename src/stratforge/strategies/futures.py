@@ -15,6 +15,7 @@ import backtrader as bt
 from stratforge.indicators.carry import RollYield
 from stratforge.risk.guard import multiplier, reference_price
 from stratforge.sizers.sizing import bars_per_year, real_scale
+from stratforge.strategies.base import has_new_bar
 
 
 def is_futures(broker: bt.BrokerBase, data: Any) -> bool:
@@ -62,18 +63,21 @@ class VolTargetStrategy(bt.Strategy):
         }
         for data, indicator in self.volatility.items():
             indicator.plotinfo.plot = data is self.traded[0]
-        self._bars = 0
+        self._bars: dict[Any, int] = {data: 0 for data in self.traded}
         self._skipping: dict[Any, bool] = {}
 
     def signal(self, data: Any) -> float:
         raise NotImplementedError
 
     def next(self) -> None:
-        self._bars += 1
-        if (self._bars - 1) % self.p.rebalance:
-            return
+        # Each market counts its own bars and is rebalanced only on them: in a portfolio on
+        # several calendars, ``next`` also runs at the other markets' bars.
         for data in self.traded:
-            self._rebalance(data, self.target_position(data))
+            if not has_new_bar(self, data):
+                continue
+            self._bars[data] += 1
+            if (self._bars[data] - 1) % self.p.rebalance == 0:
+                self._rebalance(data, self.target_position(data))
 
     def target_position(self, data: Any) -> float:
         signal = max(-1.0, min(1.0, self.signal(data)))
@@ -229,6 +233,8 @@ class TurtleBreakout(bt.Strategy):
         self.stop_order: bt.Order | None = None
 
     def next(self) -> None:
+        if not has_new_bar(self):
+            return  # the feed's bar is unchanged: its breakout was acted on already
         close, size = self.data.close[0], self.position.size
         if (size > 0 and close < self.exit_low[0]) or (size < 0 and close > self.exit_high[0]):
             self._exit()

@@ -392,6 +392,8 @@ class MLClassifier(SignalStrategy):
         return (self._X, self._close, self._dt, self._bar, self._proba)
 
     def next(self) -> None:
+        if not self.fresh():
+            return  # no new bar of the feed: no new row, no new signal
         i = self._n
         if i == len(self._close):
             self._allocate(2 * i)
