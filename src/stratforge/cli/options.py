@@ -140,6 +140,7 @@ class RunFlags:
     roll: str | None
     roll_param: list[str] | None
     adjust: str
+    fill_missing: bool
     symbol: str | None
     start: str | None
     end: str | None
@@ -212,6 +213,10 @@ def _market_parts(flags: RunFlags) -> tuple[dict[str, Any], dict[str, Any]]:
         "multiplier": flags.multiplier or 1.0,
         "margin": flags.margin,
     }
+    if flags.fill_missing:
+        if flags.root is None:
+            raise SpecError("--fill-missing", "--fill-missing fills futures gaps: give a --root")
+        data_part["fill_missing"] = True
     if flags.root is not None:
         if flags.multiplier is not None:
             raise SpecError("--multiplier", "futures use the contract's multiplier")

@@ -62,6 +62,12 @@ def run(
     adjust: Annotated[
         str, typer.Option(help="Futures adjustment: none, difference, ratio, forward_difference.")
     ] = "difference",
+    fill_missing: Annotated[
+        bool,
+        typer.Option(
+            "--fill-missing", help="Futures: use a contract's last earlier close for a gap price."
+        ),
+    ] = False,
     symbol: Annotated[str | None, typer.Option(help="Name of the data feed.")] = None,
     start: Annotated[str | None, typer.Option(help="First date to use.")] = None,
     end: Annotated[str | None, typer.Option(help="Last date to use.")] = None,

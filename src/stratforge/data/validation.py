@@ -42,7 +42,10 @@ REQUIRED_COLUMNS: tuple[str, ...] = CANONICAL_COLUMNS[:5]
 DATETIME = "datetime"
 INDEX_UNIT: Literal["us"] = "us"  # pandas' native unit; no 2262 limit
 MAX_REPORTED_PROBLEMS = 50
-DROP_HINT = "use on_bad_rows='drop' (CLI: --on-bad-rows drop) to drop bad rows instead"
+DROP_HINT = (
+    "use on_bad_rows='drop' (CLI: --on-bad-rows drop, or --arg on_bad_rows=drop where a "
+    "command has no such flag) to drop bad rows instead"
+)
 CSV_SUFFIXES = (".csv", ".txt", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
