@@ -21,17 +21,24 @@ from stratforge.plugin.params import path_params
 def check_network_paths(resolved: ResolvedRun, roots: list[Path], prefix: str = "") -> None:
     """Raise ``SpecError`` for a declared path outside *roots* (or not a plain string)."""
     for component, where in _components(resolved):
-        for name in path_params(component.obj):
-            value = component.params.get(name)
-            if value is None:
-                continue
-            if not isinstance(value, str) or not _inside(Path(value), roots):
-                raise SpecError(
-                    f"{prefix}{where}.{name}",
-                    "this server reads files only from its data folders "
-                    "(STRATFORGE_DATA_ROOTS): put the file there and give its path, or "
-                    "upload it (POST /api/v1/datasets) and use the dataset source",
-                )
+        name = path_outside(component, roots)
+        if name is not None:
+            raise SpecError(
+                f"{prefix}{where}.{name}",
+                "this server reads files only from its data folders "
+                "(STRATFORGE_DATA_ROOTS): put the file there and give its path, or "
+                "upload it (POST /api/v1/datasets) and use the dataset source",
+            )
+
+
+def path_outside(component: Component, roots: list[Path]) -> str | None:
+    """The first path parameter *component* declares whose value lies outside *roots* (or is
+    not a plain string), or None when every given path is inside."""
+    for name in path_params(component.obj):
+        value = component.params.get(name)
+        if value is not None and (not isinstance(value, str) or not _inside(Path(value), roots)):
+            return name
+    return None
 
 
 def _inside(path: Path, roots: list[Path]) -> bool:

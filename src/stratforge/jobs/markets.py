@@ -29,7 +29,7 @@ from stratforge.data.validation import validate_frame
 from stratforge.futures.catalog import MarketCatalog, bar_size, frame_sha256
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.contracts import ContractId
-from stratforge.plugin.params import path_params
+from stratforge.jobs.files import path_outside
 from stratforge.store.markets import StagedContract, list_market_contracts, store_contracts
 from stratforge.store.tables import MarketContract
 
@@ -188,20 +188,9 @@ def _option(field: str) -> str:
 
 def _check_paths(resolved: ResolvedData, roots: list[Path]) -> None:
     """Every declared path parameter of the source under *roots* (the path is not echoed)."""
-    for name in path_params(resolved.source.obj):
-        value = resolved.source.params.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, str) or not _inside(Path(value), roots):
-            raise SpecError("paths" if name == "path" else f"args.{name}", OUTSIDE_ROOTS)
-
-
-def _inside(path: Path, roots: list[Path]) -> bool:
-    try:
-        real = path.expanduser().resolve()
-    except (OSError, RuntimeError):
-        return False
-    return any(real == root or real.is_relative_to(root) for root in roots)
+    name = path_outside(resolved.source, roots)
+    if name is not None:
+        raise SpecError("paths" if name == "path" else f"args.{name}", OUTSIDE_ROOTS)
 
 
 def _row(
