@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from collections import OrderedDict
@@ -19,6 +18,7 @@ from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.jobs.dispatcher import Dispatcher
 from stratforge.store.blobs import BlobStore
+from stratforge.store.results import load_document
 
 
 @dataclass
@@ -45,7 +45,7 @@ class AppState:
         """A stored result, parsed; the last few stay in memory for paging through parts."""
         cached = self.results.get(digest)
         if cached is None:
-            cached = json.loads(self.blobs.get(digest))
+            cached = load_document(self.blobs, digest)
             self.results[digest] = cached
             while len(self.results) > 8:
                 self.results.popitem(last=False)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from stratforge.core.build import RECORDER, analyzer_names
+from stratforge.core.columns import FloatColumn, TimeColumn, iso_times
 from stratforge.core.load import Market
 from stratforge.core.metrics import compute_metrics
 from stratforge.core.recorder import RunRecorder
@@ -47,7 +48,7 @@ def collect_result(
 ) -> RunResult:
     """Turn a finished strategy into a RunResult."""
     recorder: RunRecorder = getattr(strategy.analyzers, RECORDER)
-    times = np.asarray(recorder.bar_datetimes, dtype=np.float64)
+    recorded = recorder.series()
     trades = [TradeRecord(**r) for r in _records(recorder.trades, ("entry_dt", "exit_dt"))]
     orders = [OrderRecord(**r) for r in _records(recorder.orders, ("created_dt", "executed_dt"))]
     rolls = [RollEvent(**r) for r in _dated(getattr(strategy.broker, "roll_events", []))]
@@ -60,10 +61,10 @@ def collect_result(
         spec=resolved.spec.model_dump(mode="json"),
         metrics=metrics,
         equity=EquityCurve(
-            datetime=num2iso(times),
-            value=recorder.values,
-            cash=recorder.cash,
-            position=recorder.positions,
+            datetime=TimeColumn(num2millis(recorded["times"])),
+            value=FloatColumn(recorded["values"]),
+            cash=FloatColumn(recorded["cash"]),
+            position=FloatColumn(recorded["positions"]),
         ),
         trades=trades,
         orders=orders,
@@ -95,15 +96,15 @@ def price_series(market: Market) -> PriceSeries:
     """The bars of one market as the strategy saw them (NaN-free: loaders reject gaps)."""
     frame = market.frame
     index = pd.DatetimeIndex(frame.index)
-    texts = iso_times(index.as_unit("ms").asi8.astype("datetime64[ms]"))
-    columns = {name: frame[name].to_numpy(np.float64).tolist() for name in _PRICE_COLUMNS}
+    # The frame's own arrays, not copies: a result shares the loaded data's memory.
+    columns = {name: FloatColumn(frame[name].to_numpy(np.float64)) for name in _PRICE_COLUMNS}
     raw_close = adjustment = None
     if market.series is not None:
-        raw_close = market.series.raw["close"].to_numpy(np.float64).tolist()
+        raw_close = FloatColumn(market.series.raw["close"].to_numpy(np.float64))
         adjustment = market.series.adjustment
     return PriceSeries(
         data=market.name,
-        datetime=texts,
+        datetime=TimeColumn(index.as_unit("ms").asi8),
         raw_close=raw_close,
         adjustment=adjustment,
         **columns,
@@ -116,10 +117,11 @@ _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 def run_metrics(strategy: bt.Strategy) -> Metrics:
     """Headline metrics of a finished run, from the recorder alone (cheap: trials use it)."""
     recorder: RunRecorder = getattr(strategy.analyzers, RECORDER)
+    recorded = recorder.series()
     metrics = compute_metrics(
-        times=np.asarray(recorder.bar_datetimes, dtype=np.float64),
-        values=np.asarray(recorder.values, dtype=np.float64),
-        positions=np.asarray(recorder.positions, dtype=np.float64),
+        times=recorded["times"],
+        values=recorded["values"],
+        positions=recorded["positions"],
         trade_pnls=[t["pnl_net"] for t in recorder.trades],
         start_value=float(strategy.broker.startingcash),
     )
@@ -139,7 +141,7 @@ def run_metrics(strategy: bt.Strategy) -> Metrics:
 def recorded_values(strategy: bt.Strategy) -> np.ndarray:
     """The per-bar account values of a finished run."""
     recorder: RunRecorder = getattr(strategy.analyzers, RECORDER)
-    return np.asarray(recorder.values, dtype=np.float64)
+    return recorder.series()["values"]
 
 
 def markets_sha256(markets: list[Market]) -> str:
@@ -183,13 +185,12 @@ def num2iso(days: np.ndarray) -> list[str]:
     A float day count near 740,000 resolves about 10 microseconds, so times are rounded to
     the millisecond (and shown to the second when whole).
     """
-    return iso_times(np.round((days - 719163.0) * 86_400_000).astype("datetime64[ms]"))
+    return iso_times(num2millis(days))
 
 
-def iso_times(millis: np.ndarray) -> list[str]:
-    """ISO-8601 strings of millisecond times, shown to the second when whole: the one
-    timestamp format of a stored result (equity, prices, trades)."""
-    return [s.removesuffix(".000") for s in np.datetime_as_string(millis, unit="ms").tolist()]
+def num2millis(days: np.ndarray) -> np.ndarray:
+    """Epoch milliseconds (int64) of backtrader float dates, rounded to the millisecond."""
+    return np.round((np.asarray(days, dtype=np.float64) - 719163.0) * 86_400_000).astype(np.int64)
 
 
 def _records(raw: list[dict[str, Any]], dt_keys: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -223,7 +224,7 @@ def _indicator_records(strategy: bt.Strategy) -> list[IndicatorRecord]:
         kind = type(indicator).__name__
         name = names.get(id(indicator)) or f"{kind.lower()}_{position}"
         lines = {
-            alias: _floats(indicator.lines[i].array)
+            alias: FloatColumn(np.array(indicator.lines[i].array, dtype=np.float64))
             for i, alias in enumerate(indicator.getlinealiases())
         }
         data = getattr(indicator.data, "_name", "") or ""
@@ -243,15 +244,6 @@ def _indicator_records(strategy: bt.Strategy) -> list[IndicatorRecord]:
             )
         )
     return records
-
-
-def _floats(values: Any) -> list[float | None]:
-    array = np.asarray(values, dtype=np.float64)
-    out: list[float | None] = array.tolist()
-    if np.isnan(array).any():
-        for i in np.flatnonzero(np.isnan(array)).tolist():
-            out[i] = None
-    return out
 
 
 def to_jsonable(value: Any) -> Any:

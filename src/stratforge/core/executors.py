@@ -293,10 +293,12 @@ def memory_limit(megabytes: float | None) -> Iterator[None]:
 
 def run_backtest_stream(spec_json: str, settings_json: str) -> Iterator[dict[str, Any]]:
     """A Ray streaming task: ``{"progress": done, "total": steps, "attempt": id}`` items while
-    one backtest runs, then ``{"result": RunResult JSON}`` (never objects). The run goes in a
+    one backtest runs, then ``{"result": encoded RunResult bytes, "metrics": {...}}`` (never
+    objects; see ``core.result_codec``). The run goes in a
     thread so this generator can yield the engine's progress callbacks as they come; a new
     ``attempt`` id tells the driver Ray started the task again."""
     from stratforge.core.engine import run_backtest
+    from stratforge.core.result_codec import encode_result
 
     settings = Settings.model_validate_json(settings_json)
     plugins = worker_plugins(settings_json)
@@ -310,7 +312,8 @@ def run_backtest_stream(spec_json: str, settings_json: str) -> Iterator[dict[str
                 result = run_backtest(
                     spec, plugins=plugins, on_progress=lambda d, t: updates.put((d, t))
                 )
-            outcome["text"] = result.to_json()
+            outcome["blob"] = encode_result(result)
+            outcome["metrics"] = result.metrics.model_dump(mode="json")
         except BaseException as exc:  # re-raised in the task, so Ray reports it
             outcome["error"] = exc
         finally:
@@ -327,7 +330,7 @@ def run_backtest_stream(spec_json: str, settings_json: str) -> Iterator[dict[str
     runner.join()
     if "error" in outcome:
         raise outcome["error"]
-    yield {"result": outcome["text"]}
+    yield {"result": outcome["blob"], "metrics": outcome["metrics"]}
 
 
 _REMOTE_BACKTEST: Any = None

@@ -1,4 +1,6 @@
-"""``RunResult``: the complete, JSON-serialisable outcome of one backtest."""
+"""``RunResult``: the complete outcome of one backtest. Per-bar series are typed columns
+(``core.columns``); the model serialises to JSON for the edges and to a compact binary
+form (``core.result_codec``) for storage."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from stratforge.core.columns import FloatColumn, TimeColumn
 
 PERCENT_METRICS = frozenset(
     {
@@ -61,12 +65,12 @@ class Metrics(BaseModel):
 
 
 class EquityCurve(BaseModel):
-    """Per-bar account state, columnar to keep large runs compact."""
+    """Per-bar account state on the run's clock, as typed columns (JSON: lists)."""
 
-    datetime: list[str]
-    value: list[float]
-    cash: list[float]
-    position: list[float]
+    datetime: TimeColumn
+    value: FloatColumn
+    cash: FloatColumn
+    position: FloatColumn
 
 
 class TradeRecord(BaseModel):
@@ -159,7 +163,9 @@ class IndicatorRecord(BaseModel):
     data: str
     subplot: bool
     plot: bool
-    lines: dict[str, list[float | None]]
+    lines: dict[str, FloatColumn] = Field(
+        description="Each line's values on its data's bars (null before it has a value)."
+    )
     hidden_lines: list[str] = Field(
         default_factory=list, description="Lines kept as data but not drawn (plotlines skip)."
     )
@@ -173,13 +179,13 @@ class PriceSeries(BaseModel):
     """
 
     data: str
-    datetime: list[str]
-    open: list[float]
-    high: list[float]
-    low: list[float]
-    close: list[float]
-    volume: list[float]
-    raw_close: list[float] | None = None
+    datetime: TimeColumn
+    open: FloatColumn
+    high: FloatColumn
+    low: FloatColumn
+    close: FloatColumn
+    volume: FloatColumn
+    raw_close: FloatColumn | None = None
     adjustment: str | None = Field(None, description="Futures: the continuous adjustment.")
 
 

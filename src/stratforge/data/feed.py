@@ -87,7 +87,9 @@ class ArrayFeed(bt.feed.DataBase):
             super().preload()
             return
         for name, values in self._columns.items():
-            getattr(self.lines, name).array.extend(values.tolist())
+            # bytes, not a list of Python floats: no 32-byte object per value on the way
+            raw = np.ascontiguousarray(values, dtype=np.float64).tobytes()
+            getattr(self.lines, name).array.frombytes(raw)
         self._cursor = len(self._columns["datetime"])  # nothing left for _load
         self._last()
         self.home()

@@ -6,7 +6,6 @@ The dispatcher calls ``run_and_store`` in a worker thread; the demo calls it in-
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import threading
 import time
@@ -26,6 +25,7 @@ from stratforge.core.executors import (
 )
 from stratforge.core.optimize import OptimizeSpec, Progress, optimize
 from stratforge.core.plugins import Plugins
+from stratforge.core.result_codec import encode_result
 from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial
@@ -123,22 +123,24 @@ class JobRunner:
             ensure_ray(self.settings)
             stream = submit_backtest(spec.model_dump_json(), self.settings)
             handle.ray_ref = stream
-            text = None
+            outcome = None
             for ref in stream:
                 item = ray.get(ref)
                 if "result" in item:
-                    text = item["result"]
+                    outcome = item
                 else:
                     progress(item["progress"], item["total"], item.get("attempt"))
-            assert text is not None, "the backtest stream ended without a result"
+            assert outcome is not None, "the backtest stream ended without a result"
+            store_backtest(session, self.blobs, job, outcome["result"], outcome["metrics"])
         else:
 
             def report(done: int, total: int) -> None:
                 handle.check()
                 progress(done, total)
 
-            text = run_backtest(spec, plugins=self.plugins, on_progress=report).to_json()
-        store_backtest(session, self.blobs, job, text)
+            result = run_backtest(spec, plugins=self.plugins, on_progress=report)
+            metrics = result.metrics.model_dump(mode="json")
+            store_backtest(session, self.blobs, job, encode_result(result), metrics)
 
     def _search_executor(self, workers: int | None) -> Any:
         if self.executor == "ray":
@@ -225,10 +227,12 @@ class JobRunner:
         jobs.finish_job(session, job=job, status="completed", summary=summary, result_blob=digest)
 
 
-def store_backtest(session: Session, blobs: BlobStore, job: BacktestRun, text: str) -> None:
-    """Keep a finished backtest: its whole result as a blob, its metrics on the row."""
-    digest = blobs.put(text)
-    metrics = json.loads(text)["metrics"]
+def store_backtest(
+    session: Session, blobs: BlobStore, job: BacktestRun, blob: bytes, metrics: dict[str, Any]
+) -> None:
+    """Keep a finished backtest: its whole result as a compact blob (``encode_result``),
+    its metrics on the row."""
+    digest = blobs.put_bytes(blob)
     jobs.finish_job(session, job=job, status="completed", metrics=metrics, result_blob=digest)
 
 

@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
+from stratforge.core.result_codec import decode_document
 from stratforge.store.blobs import BlobStore
 from stratforge.store.kinds import BACKTEST, TABLE_BY_PREFIX, Job, kind_of
 
@@ -32,7 +33,17 @@ def stored_result(session: Session, blobs: BlobStore, *, job_id: str) -> tuple[s
         raise StoredResultError(f"no {_noun(prefix)} {job_id!r} in this database")
     if job.status != "completed" or not job.result_blob:
         raise StoredResultError(f"{job_id} is {job.status}; a report needs a completed run")
-    return kind_of(job).name, json.loads(blobs.get(job.result_blob))
+    return kind_of(job).name, load_document(blobs, job.result_blob)
+
+
+def load_document(blobs: BlobStore, digest: str) -> dict[str, Any]:
+    """A stored result as a document: a backtest's per-bar series as columns (its compact
+    form), a search's or an older backtest's parsed JSON."""
+    data = blobs.get_bytes(digest)
+    if data is not None:
+        return decode_document(data)
+    document: dict[str, Any] = json.loads(blobs.get(digest))
+    return document
 
 
 def _noun(prefix: str) -> str:

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from stratforge.api.deps import AppState, quick_session
 from stratforge.api.schemas import BacktestOut, OptimizationOut, Page, aware
+from stratforge.core.columns import plain
 from stratforge.core.errors import SpecError
 from stratforge.core.spec import RunSpec, check_payload
 from stratforge.plugin.registry import did_you_mean
@@ -96,6 +97,7 @@ Format = Annotated[
 
 def table_response(rows: Any, format: str, filename: str) -> Any:
     """*rows* as JSON, or as a CSV download (a list of records, or a dict of columns)."""
+    rows = plain(rows)  # a stored run's series are typed columns: lists only at the edge
     if format == "json":
         return rows
     import pandas as pd

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from stratforge.api.deps import AppState, SessionDep, StateDep
 from stratforge.api.routes import _jobs
 from stratforge.api.schemas import BACKTEST_EXAMPLE, FUTURES_EXAMPLE, BacktestOut, Page
+from stratforge.core.results import RunResult
 from stratforge.core.spec import RunSpec
 from stratforge.jobs.plan import plan_backtest
 from stratforge.store.kinds import BACKTEST
@@ -76,10 +77,11 @@ async def get_backtest(state: StateDep, job_id: str) -> Any:
     return _jobs.state_of(state, BACKTEST, job_id)
 
 
-@router.get("/{job_id}/result")
-def get_result(state: StateDep, session: SessionDep, job_id: str) -> dict[str, Any]:
+@router.get("/{job_id}/result", response_model=dict[str, Any])
+def get_result(state: StateDep, session: SessionDep, job_id: str) -> Any:
     """The backtest's whole result, as stored."""
-    return _jobs.result_of(state, _jobs.fetch(session, BACKTEST, job_id))
+    document = _jobs.result_of(state, _jobs.fetch(session, BACKTEST, job_id))
+    return _jobs.as_json(RunResult.model_validate(document))
 
 
 @router.post("/{job_id}/cancel", response_model=BacktestOut)
