@@ -15,6 +15,7 @@ from tests.server_helpers import free_port, server
 
 pytestmark = pytest.mark.slow
 JOB_SECONDS = 90_000  # milliseconds a small job may take on a busy 2-core machine
+PLUGIN_ROWS = "#plugin-list .table-wrap > table > tbody > tr"
 
 
 @pytest.fixture
@@ -226,13 +227,36 @@ def test_every_page_is_labelled_and_keyboard_reachable(page: Any, base: str) -> 
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.goto(f"{base}/plugins")
+    page.locator("body[data-ready]").wait_for()  # the list is in (the page loads it after)
     page.get_by_label("Search").fill("turtle")
-    rows = page.locator("#plugin-list .table-wrap > table > tbody > tr").all_inner_texts()
+    rows = page.locator(PLUGIN_ROWS).all_inner_texts()
     assert rows and all("turtle" in row.lower() for row in rows)
     assert any(row.startswith("turtle") for row in rows)
     page.goto(f"{base}/contracts")
     es = page.locator("#contracts tbody tr").filter(has=page.get_by_text("ES", exact=True))
     assert es.locator("td").nth(4).inner_text() == "50"  # the multiplier
+    assert page.errors == []
+
+
+def test_a_plugin_search_typed_before_the_list_arrives_applies(page: Any, base: str) -> None:
+    # The page fetches /api/v1/plugins after it loads: hold that answer back, type, then let
+    # it through. Until it arrives there is nothing to read (a test that reads the rows
+    # straight after typing sees none); once it has, only matching rows are shown.
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/api/v1/plugins", hold)
+    with page.expect_request("**/api/v1/plugins"):
+        page.goto(f"{base}/plugins")
+    page.get_by_label("Search").fill("turtle")
+    assert held and page.locator(PLUGIN_ROWS).count() == 0
+    assert page.locator("body[data-ready]").count() == 0
+    held[0].continue_()
+    page.locator("body[data-ready]").wait_for()
+    rows = page.locator(PLUGIN_ROWS).all_inner_texts()
+    assert rows and all("turtle" in row.lower() for row in rows)
     assert page.errors == []
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from stratforge import RunSpec, run_backtest
@@ -147,8 +147,17 @@ def portfolios(draw: st.DrawFn) -> tuple[list[Feed], list[dict[str, Any]]]:
 def expected_fills(
     feed: Feed, index: int, script: list[dict], clock: pd.DatetimeIndex
 ) -> tuple[list[Fill], list[tuple[pd.Timestamp, str, str, float]]]:
-    """Every execution the account must see for one feed, and its roll events."""
-    orders = [(clock[a["at"] - 1], a["size"]) for a in script if a["feed"] == index]
+    """Every execution the account must see for one feed, and its roll events.
+
+    Orders that fill on one bar execute in the order they were placed: by step, and in
+    script order within a step (the order ``Scripted`` places them in). A feed with no bar
+    for a few steps fills all the orders of those steps on its next bar, and the script
+    need not list them by step: taken in script order, a later order could fill first and
+    split the trades differently (a long closed and a short opened, where the account
+    held one short it reduced).
+    """
+    placed = [(clock[a["at"] - 1], a["size"]) for a in script if a["feed"] == index]
+    orders = sorted(placed, key=lambda order: order[0])  # stable: same step, script order
     fills: list[Fill] = []
     rolls = []
     position = 0.0
@@ -171,6 +180,28 @@ def expected_fills(
             fills.append(Fill(day, held, -position, float(frame.loc[day, "close"])))
             position = 0.0
     return fills, rolls
+
+
+def orders_listed_out_of_step() -> tuple[list[Feed], list[dict[str, Any]]]:
+    """A portfolio where two orders fill on one bar in the reverse of their script order.
+
+    The second feed has no bar on steps 2 to 4, so the sell placed on step 2 and the buy
+    placed on step 3 (listed first) both fill on step 5: the account goes short 3 and
+    reduces to 2 (one trade), never long 1 then short 2 (two trades).
+    """
+    base = pd.bdate_range("2024-01-01", periods=20)
+    gapped = base[[i for i in range(len(base)) if i not in (1, 2, 3)]]
+    closes = [100.0, 101.0, 103.0, 102.0, 104.0] + [104.0 + k / 2 for k in range(12)]
+    drawn = [
+        Feed("TT", base, {"TTH24": bars([100.0] * len(base), base)}, [], False, None),
+        Feed("TT", gapped, {"TTH24": bars(closes, gapped)}, [], False, None),
+    ]
+    script = [
+        {"at": 3, "feed": 1, "size": 1},
+        {"at": 2, "feed": 1, "size": -3},
+        {"at": 10, "feed": 1, "size": 2},
+    ]
+    return drawn, script
 
 
 def run(plugins: Plugins, drawn: list[Feed], script: list[dict], adjust: str) -> Any:
@@ -223,6 +254,7 @@ def key(fill: Fill) -> tuple:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(portfolio=portfolios())
+@example(portfolio=orders_listed_out_of_step())
 def test_accounting_equals_an_independent_mark_to_market(
     plugins: Plugins, portfolio: tuple[list[Feed], list[dict[str, Any]]]
 ) -> None:
