@@ -96,7 +96,7 @@ def backtrader_runner() -> Runner:
     import backtrader as bt
     import pandas as pd
 
-    class LongOnlySmaCross(bt.Strategy):  # type: ignore[misc]
+    class LongOnlySmaCross(bt.Strategy):
         params = (("fast", FAST), ("slow", SLOW), ("stake", STAKE))
 
         def __init__(self) -> None:
@@ -140,7 +140,7 @@ def backtesting_runner() -> Runner:
     def sma(values: Any, n: int) -> Any:
         return pd.Series(values).rolling(n).mean()
 
-    class LongOnlySmaCross(Strategy):  # type: ignore[misc]
+    class LongOnlySmaCross(Strategy):
         fast, slow, stake = FAST, SLOW, STAKE
 
         def init(self) -> None:
@@ -186,6 +186,18 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def high_water_mib() -> float | None:
+    """VmHWM: the peak RSS of this process's own memory map (Linux), to cross-check
+    ru_maxrss, which would also count a larger parent's figure inherited across exec."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def child(engine: str, path: str) -> None:
     """One measured run, in its own process; prints one JSON line for the parent."""
     started = time.perf_counter()
@@ -200,6 +212,7 @@ def child(engine: str, path: str) -> None:
         seconds=finished - imported,
         baseline_mib=baseline,
         peak_mib=peak_rss_mib(),
+        hwm_mib=high_water_mib(),
     )
     print(json.dumps(outcome))
 
@@ -208,7 +221,7 @@ def make_data(path: str, bars: int, timeframe: str) -> None:
     """Write the shared bars (stratforge's seeded generator) as Parquet, in its own process."""
     from stratforge.data import generate_synthetic
 
-    frame = generate_synthetic(bars=bars, timeframe=timeframe, seed=1)  # type: ignore[arg-type]
+    frame = generate_synthetic(bars=bars, timeframe=timeframe, seed=1)
     frame.to_parquet(path)
     print(json.dumps({"bars": len(frame)}))
 
@@ -316,19 +329,30 @@ def measure_size(size: Size, engines: list[str], repeat: int, folder: Path) -> l
             engine = engines[(i + attempt) % len(engines)]  # rotate who goes first
             runs[engine].append(run_child([__file__, "--child", engine, str(path)]))
     path.unlink()
+    every = [run for engine in engines for run in runs[engine]]
+    difference = check_agreement(size, every)
+    print(
+        f"{size.label}: {len(engines)} engines agree: {every[0]['trades']:,} trades, "
+        f"final values within {difference:.1e} relative"
+    )
+    for run in every:
+        hwm = run.get("hwm_mib")
+        if hwm is not None and run["peak_mib"] > 1.05 * hwm + 10:
+            print(f"  note: {run['engine']}: ru_maxrss {run['peak_mib']:.0f} MiB, VmHWM {hwm:.0f}")
     best = []
     for engine in engines:
         fastest = min(runs[engine], key=lambda r: r["seconds"])
         best.append({**fastest, "peak_mib": max(r["peak_mib"] for r in runs[engine])})
-    check_agreement(size, best)
     return best
 
 
-def check_agreement(size: Size, outcomes: list[Outcome]) -> None:
-    """Stop unless every engine closed the same trades and ended at the same value."""
-    first = outcomes[0]
+def check_agreement(size: Size, outcomes: list[Outcome]) -> float:
+    """Stop unless every engine closed the same trades and ended at the same value; return
+    the largest relative difference of the final values."""
+    first, largest = outcomes[0], 0.0
     for other in outcomes[1:]:
         relative = abs(other["equity"] - first["equity"]) / abs(first["equity"])
+        largest = max(largest, relative)
         if other["trades"] != first["trades"] or relative > TOLERANCE:
             raise SystemExit(
                 f"{size.label}: engines disagree: "
@@ -336,6 +360,7 @@ def check_agreement(size: Size, outcomes: list[Outcome]) -> None:
                     f"{o['engine']} {o['trades']} trades, {o['equity']!r}" for o in outcomes
                 )
             )
+    return largest
 
 
 def print_table(results: list[tuple[Size, list[Outcome]]], repeat_note: str) -> None:

@@ -29,6 +29,7 @@ import math
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engines import machine_lines, peak_rss_mib, run_child
 
@@ -37,6 +38,10 @@ PER_DAY = 1380  # one-minute bars a day, 00:00-22:59
 OVERLAP_DAYS = 20  # a contract starts trading this many business days before the front expires
 START = "2014-01-02"
 TARGET_MIB = 2000 * 10**6 / 2**20  # 2 GB
+
+if TYPE_CHECKING:  # the parent process imports neither (it stays small)
+    import numpy as np
+    import pandas as pd
 
 
 def write_contracts(folder: Path, bars: int, seed: int = 7) -> dict[str, int]:
@@ -71,12 +76,13 @@ def write_contracts(folder: Path, bars: int, seed: int = 7) -> dict[str, int]:
     return {"bars": int(index.size), "contract_bars": contract_bars, "contracts": len(contracts)}
 
 
-def _bars(index: object, close: object, tick: float, rng: object) -> object:
+def _bars(
+    index: pd.DatetimeIndex, close: np.ndarray, tick: float, rng: np.random.Generator
+) -> pd.DataFrame:
     """OHLCV bars around *close*, on the tick, with high >= open, close >= low."""
     import numpy as np
     import pandas as pd
 
-    assert isinstance(rng, np.random.Generator) and isinstance(close, np.ndarray)
     close = np.round(close / tick) * tick
     open_ = np.concatenate([[close[0]], close[:-1]])
     wick = np.round(np.abs(rng.normal(0.0, 0.0002, size=close.size)) * close / tick) * tick
