@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engines import machine_lines, peak_rss_mib, run_child
+from engines import high_water_mib, machine_lines, peak_rss_mib, run_child
 
 ROOT = "ES"
 PER_DAY = 1380  # one-minute bars a day, 00:00-22:59
@@ -59,7 +59,7 @@ def write_contracts(folder: Path, bars: int, seed: int = 7) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     spot = 2000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.0003, size=index.size)))
     contracts = spec.contracts_between(days[0].date(), days[-1].date())
-    first_day, contract_bars, previous_expiry = days[0], 0, None
+    first_day, contract_bars, written, previous_expiry = days[0], 0, 0, None
     for contract in contracts:
         expiry = pd.Timestamp(spec.last_trade_date(contract))
         if previous_expiry is not None:
@@ -72,8 +72,8 @@ def write_contracts(folder: Path, bars: int, seed: int = 7) -> dict[str, int]:
         frame = _bars(index[rows], spot[rows] * np.exp(0.03 * years_left), spec.tick_size, rng)
         assert isinstance(contract, ContractId)
         frame.to_parquet(folder / f"{contract.code}.parquet")
-        contract_bars += len(frame)
-    return {"bars": int(index.size), "contract_bars": contract_bars, "contracts": len(contracts)}
+        contract_bars, written = contract_bars + len(frame), written + 1
+    return {"bars": int(index.size), "contract_bars": contract_bars, "contracts": written}
 
 
 def _bars(
@@ -150,6 +150,7 @@ def child(folder: str, store: str) -> None:
         "baseline_mib": baseline,
         "after_run_mib": after_run,
         "peak_mib": peak_rss_mib(),
+        "hwm_mib": high_water_mib(),
         "json_bytes": len(text.encode("utf-8")),
         "blob_bytes": blobs.path(digest).stat().st_size,
     }
@@ -161,8 +162,9 @@ def report(made: dict[str, int], outcome: dict[str, float], write_s: float) -> N
     mb = 1e6
     within = outcome["peak_mib"] <= TARGET_MIB
     lines = [
-        f"data: {ROOT}, {made['contracts']} contracts, {made['contract_bars']:,} contract-bars "
-        f"written in {write_s:.1f} s; continuous series {outcome['bars']:,.0f} bars",
+        f"data: {ROOT}, {made['contracts']} contract files, "
+        f"{made['contract_bars']:,} contract-bars written in {write_s:.1f} s; "
+        f"continuous series {outcome['bars']:,.0f} bars",
         f"result: {outcome['trades']:,.0f} trades, {outcome['rolls']:,.0f} rolls, "
         f"end value {outcome['end_value']:,.2f}",
         f"imports {outcome['import_s']:.2f} s, "
@@ -180,8 +182,8 @@ def report(made: dict[str, int], outcome: dict[str, float], write_s: float) -> N
         f"BlobStore.put {outcome['blob_put_s']:.2f} s: {outcome['blob_bytes'] / mb:,.1f} MB gzip "
         f"({outcome['blob_bytes'] * per_million / mb:,.1f} MB per million bars)",
         f"peak RSS of the whole run {outcome['peak_mib']:,.0f} MiB "
-        f"({outcome['peak_mib'] * 2**20 / 1e9:.2f} GB): target 2 GB "
-        + ("met" if within else "NOT met"),
+        f"({outcome['peak_mib'] * 2**20 / 1e9:.2f} GB; VmHWM {outcome['hwm_mib'] or 0:,.0f} MiB): "
+        "target 2 GB " + ("met" if within else "NOT met"),
     ]
     print("\n".join(lines))
 
