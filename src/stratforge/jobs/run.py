@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from stratforge.core.engine import run_backtest
+from stratforge.core.engine import PreparedRun, prepare, run_backtest, run_prepared
 from stratforge.core.executors import (
     JobStopped,
     RayExecutor,
@@ -30,6 +30,7 @@ from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial
 from stratforge.core.walkforward import WalkForwardSpec, WindowResult, walk_forward
+from stratforge.jobs.cache import backtest_key, remember_backtest, serve_cached, trial_memory
 from stratforge.store import jobs
 from stratforge.store.blobs import BlobStore
 from stratforge.store.tables import BacktestRun, Optimization
@@ -116,6 +117,29 @@ class JobRunner:
 
     def _backtest(self, session: Session, job: BacktestRun, handle: RunningJob) -> None:
         spec = RunSpec.model_validate(job.spec)
+        started = time.perf_counter()
+        prepared = key = None
+        if self.settings.result_cache:  # the key needs the data: load it here, once
+            prepared = prepare(spec, plugins=self.plugins)
+            key = backtest_key(prepared, self.settings)
+            if key is not None and serve_cached(session, job, key):
+                return
+        text = self._run_backtest(session, job, handle, spec, prepared, started)
+        digest = store_backtest(session, self.blobs, job, text)
+        if key is not None:
+            remember_backtest(session, self.settings, job, key, digest)
+
+    def _run_backtest(
+        self,
+        session: Session,
+        job: BacktestRun,
+        handle: RunningJob,
+        spec: RunSpec,
+        prepared: PreparedRun | None,
+        started: float,
+    ) -> str:
+        """The result JSON of one backtest, run on Ray or here (on *prepared* data when the
+        cache loaded it already)."""
         progress = BarProgress(session, job)
         if self.executor == "ray":
             import ray
@@ -131,14 +155,15 @@ class JobRunner:
                 else:
                     progress(item["progress"], item["total"], item.get("attempt"))
             assert text is not None, "the backtest stream ended without a result"
-        else:
+            return text
 
-            def report(done: int, total: int) -> None:
-                handle.check()
-                progress(done, total)
+        def report(done: int, total: int) -> None:
+            handle.check()
+            progress(done, total)
 
-            text = run_backtest(spec, plugins=self.plugins, on_progress=report).to_json()
-        store_backtest(session, self.blobs, job, text)
+        if prepared is None:
+            return run_backtest(spec, plugins=self.plugins, on_progress=report).to_json()
+        return run_prepared(prepared, on_progress=report, started=started).to_json()
 
     def _search_executor(self, workers: int | None) -> Any:
         if self.executor == "ray":
@@ -159,6 +184,7 @@ class JobRunner:
             executor=executor,
             on_trial=writer,
             cancel=handle.cancel_event,
+            memory=trial_memory(session, self.settings),
         )
         writer.flush(force=True)
         if result.cancelled or handle.cancel_event.is_set():
@@ -171,6 +197,7 @@ class JobRunner:
             "deflated_sharpe": result.deflated_sharpe,
             "pbo": result.pbo,
             "wall_time_seconds": result.wall_time_seconds,
+            "cached_trials": result.cached,
         }
         digest = self.blobs.put(result.model_dump_json())
         best = result.best.model_dump(exclude={"blocks"}) if result.best else None
@@ -206,6 +233,7 @@ class JobRunner:
                 trials_done=done,
             )
 
+        memory = trial_memory(session, self.settings)
         result = walk_forward(
             spec,
             plugins=self.plugins,
@@ -213,6 +241,7 @@ class JobRunner:
             on_window=on_window,
             on_layout=on_layout,
             cancel=handle.cancel_event,
+            memory=memory,
         )
         if result.cancelled or handle.cancel_event.is_set():
             return
@@ -221,15 +250,18 @@ class JobRunner:
             "windows": len(result.windows),
             "efficiency": result.efficiency,
             "oos_total_return": result.oos_total_return,
+            "cached_trials": memory.recalled if memory is not None else 0,
         }
         jobs.finish_job(session, job=job, status="completed", summary=summary, result_blob=digest)
 
 
-def store_backtest(session: Session, blobs: BlobStore, job: BacktestRun, text: str) -> None:
-    """Keep a finished backtest: its whole result as a blob, its metrics on the row."""
+def store_backtest(session: Session, blobs: BlobStore, job: BacktestRun, text: str) -> str:
+    """Keep a finished backtest: its whole result as a blob, its metrics on the row; returns
+    the blob's digest."""
     digest = blobs.put(text)
     metrics = json.loads(text)["metrics"]
     jobs.finish_job(session, job=job, status="completed", metrics=metrics, result_blob=digest)
+    return digest
 
 
 class BarProgress:
