@@ -5,6 +5,7 @@ only the trials they have not run before."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from stratforge.data import generate_synthetic
 from stratforge.store import cache
 from stratforge.store.db import make_engine, migrate
 from tests.api_helpers import backtest_body, submit, wait_for
+from tests.test_cli import stratforge
 
 COUNTED = '''
 import backtrader as bt
@@ -248,6 +250,25 @@ def _trials(client: TestClient, job: dict[str, Any]) -> list[dict[str, Any]]:
     return client.get(f"{job['links']['self']}/trials").json()
 
 
+def test_the_cli_shows_and_clears_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    search = {"base": backtest_body(), "space": {"fast": {"kind": "choice", "options": [4, 6]}}}
+    with serving(settings_for(data_dir)) as client:
+        run(client, "backtests", backtest_body())
+        run(client, "optimizations", {**search, "pbo_blocks": 0})
+    env = {"STRATFORGE_DATA_DIR": str(data_dir)}
+    shown = stratforge("cache", "info", "--json", env_extra=env)
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)
+    assert (info["entries"], info["backtests"], info["trials"]) == (3, 1, 2) and info["enabled"]
+    assert "3 of at most 100,000 entries" in stratforge("cache", "info", env_extra=env).stdout
+    cleared = stratforge("cache", "clear", env_extra=env)
+    assert cleared.returncode == 0 and "cleared 3 result cache entries" in cleared.stdout
+    assert json.loads(stratforge("cache", "info", "--json", env_extra=env).stdout)["entries"] == 0
+    with serving(settings_for(data_dir)) as client:
+        assert run(client, "backtests", backtest_body())["cached_from"] is None
+
+
 def test_least_recently_used_entries_go_first(tmp_path: Path) -> None:
     engine = make_engine(Settings(data_dir=tmp_path))
     migrate(engine)
@@ -262,9 +283,7 @@ def test_least_recently_used_entries_go_first(tmp_path: Path) -> None:
         cache.remember_trials(session, trials={"a": {"params": {"x": 1}}}, max_entries=3)
         assert cache.recall_trials(session, keys=["a"]) == {"a": trial}  # the first stays
         info = cache.cache_info(session)
-        assert (info.entries, info.trials, info.backtests) == (3, 3, 0)
-        assert info.oldest_use is not None and info.oldest_use <= dt.datetime.now(dt.UTC).replace(
-            tzinfo=None
-        ) + dt.timedelta(days=1)
+        assert (info.entries, info.trials, info.backtests, info.hits) == (3, 3, 0, 5)
+        assert isinstance(info.oldest_use, dt.datetime)
         assert cache.clear_cache(session) == 3 and cache.cache_info(session).entries == 0
     engine.dispose()
