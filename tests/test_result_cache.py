@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -287,3 +288,48 @@ def test_least_recently_used_entries_go_first(tmp_path: Path) -> None:
         assert isinstance(info.oldest_use, dt.datetime)
         assert cache.clear_cache(session) == 3 and cache.cache_info(session).entries == 0
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_on_ray_only_the_new_trials_go_to_the_workers(tmp_path: Path) -> None:
+    """The driver recalls and remembers trials (the workers never see the database); the
+    workers receive only the trials it does not have."""
+    from stratforge.core.executors import RayExecutor
+    from stratforge.core.optimize import OptimizeSpec, optimize
+    from stratforge.core.plugins import Plugins
+    from stratforge.jobs.cache import StoredTrials
+    from tests.optimize_helpers import local_ray
+
+    plugins_dir, log = tmp_path / "plugins", tmp_path / "runs.log"
+    write_counted(plugins_dir, log)
+    settings = settings_for(tmp_path / "data", plugins_dirs=[plugins_dir])
+    plugins = Plugins.load(settings)
+    engine = make_engine(settings)
+    migrate(engine)
+
+    def search(*every: int) -> OptimizeSpec:
+        return OptimizeSpec.model_validate(
+            {
+                "base": {"strategy": {"name": "counted"}, "data": {"args": {"bars": 300}}},
+                "space": {"every": {"kind": "choice", "options": list(every)}},
+                "metric": "total_return",
+                "executor": "ray",
+            }
+        )
+
+    with local_ray(num_cpus=2), Session(engine) as session:
+        results = []
+        for every in ((5, 10, 15, 20), (15, 25, 5, 30)):
+            memory = StoredTrials(session, settings)
+            executor = RayExecutor(workers=2, settings=settings)
+            results.append(
+                optimize(search(*every), plugins=plugins, executor=executor, memory=memory)
+            )
+    engine.dispose()
+    assert sorted(runs(log)) == [5, 10, 15, 20, 25, 30]  # 5 and 15 ran once, on the first
+    assert (results[0].cached, results[1].cached) == (0, 2)
+    first = {t.params["every"]: t for t in results[0].trials}
+    for trial in results[1].trials:
+        if trial.params["every"] in first:
+            original = first[trial.params["every"]]
+            assert trial.metrics == original.metrics and trial.blocks == original.blocks

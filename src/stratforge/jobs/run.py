@@ -124,6 +124,8 @@ class JobRunner:
             key = backtest_key(prepared, self.settings)
             if key is not None and serve_cached(session, job, key):
                 return
+            if self.executor == "ray":
+                prepared = None  # the worker loads its own copy: drop this one's frames now
         text = self._run_backtest(session, job, handle, spec, prepared, started)
         digest = store_backtest(session, self.blobs, job, text)
         if key is not None:
