@@ -325,11 +325,36 @@ def test_on_ray_only_the_new_trials_go_to_the_workers(tmp_path: Path) -> None:
             results.append(
                 optimize(search(*every), plugins=plugins, executor=executor, memory=memory)
             )
+        served = [_ray_backtest(session, settings, plugins) for _ in range(2)]
     engine.dispose()
-    assert sorted(runs(log)) == [5, 10, 15, 20, 25, 30]  # 5 and 15 ran once, on the first
+    assert served[0]["cached_from"] is None and served[1]["cached_from"] == served[0]["id"]
+    for field in ("result_blob", "metrics"):
+        assert served[1][field] == served[0][field]
+    # 5 and 15 ran once, in the first search; the backtest (every=10) ran once, not twice
+    assert sorted(runs(log)) == [5, 10, 10, 15, 20, 25, 30]
     assert (results[0].cached, results[1].cached) == (0, 2)
     first = {t.params["every"]: t for t in results[0].trials}
     for trial in results[1].trials:
         if trial.params["every"] in first:
             original = first[trial.params["every"]]
             assert trial.metrics == original.metrics and trial.blocks == original.blocks
+
+
+def _ray_backtest(session: Session, settings: Settings, plugins: Any) -> dict[str, Any]:
+    """One backtest job run by the job runner on Ray, as the server runs it."""
+    from stratforge.jobs.run import JobRunner, RunningJob
+    from stratforge.store import jobs
+    from stratforge.store.blobs import BlobStore
+    from stratforge.store.tables import BacktestRun
+
+    body = {"strategy": {"name": "counted"}, "data": {"args": {"bars": 300}}}
+    job, _ = jobs.create_job(
+        session, table=BacktestRun, spec=body, strategy="counted", body_sha256="-"
+    )
+    claimed = jobs.claim_next(session)
+    assert claimed is not None and claimed.id == job.id
+    runner = JobRunner(settings, plugins, BlobStore(settings.data_dir / "results"), executor="ray")
+    runner.run_and_store(session, claimed, RunningJob(job.id))
+    session.refresh(job)
+    assert job.status == "completed", job.error
+    return job.model_dump()
