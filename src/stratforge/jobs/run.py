@@ -128,7 +128,7 @@ class JobRunner:
                 prepared = None  # the worker loads its own copy: drop this one's frames now
         text = self._run_backtest(session, job, handle, spec, prepared, started)
         digest = store_backtest(session, self.blobs, job, text)
-        if key is not None:
+        if key is not None and not handle.cancel_event.is_set():
             remember_backtest(session, self.settings, job, key, digest)
 
     def _run_backtest(
