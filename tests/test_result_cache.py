@@ -358,3 +358,26 @@ def _ray_backtest(session: Session, settings: Settings, plugins: Any) -> dict[st
     session.refresh(job)
     assert job.status == "completed", job.error
     return job.model_dump()
+
+
+def test_keys_cover_the_spec_the_bars_and_the_params(plugins: Any) -> None:
+    from stratforge.core.cache_key import run_key
+    from stratforge.core.engine import prepare
+    from stratforge.core.spec import RunSpec
+
+    def key(body: dict[str, Any], **frames: Any) -> Any:
+        spec = RunSpec.model_validate(body)
+        found = run_key(prepare(spec, plugins=plugins, frames=frames or None))
+        assert found is not None
+        return found
+
+    base = key(backtest_body())
+    assert key(backtest_body()).backtest() == base.backtest()  # stable across loads
+    assert key(backtest_body(fast=6)).backtest() != base.backtest()
+    # a trial is the run it makes: the base's params with the trial's over them
+    assert key(backtest_body(fast=6)).trial({}, 16) == base.trial({"fast": 6}, 16)
+    assert base.trial({"fast": 6}, 16) not in (base.trial({"fast": 6}, 0), base.backtest())
+    strategy = {"strategy": {"name": "sma_cross", "params": {"fast": 5, "slow": 20}}}
+    one, two = (generate_synthetic(bars=300, seed=seed) for seed in (1, 2))
+    assert key(strategy, ES=one).backtest() == key(strategy, ES=one.copy()).backtest()
+    assert key(strategy, ES=one).backtest() != key(strategy, ES=two).backtest()

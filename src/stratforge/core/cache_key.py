@@ -132,20 +132,13 @@ def component_sources(component: Component, plugins: Plugins) -> dict[str, str]:
     return hashes
 
 
-def _components(prepared: PreparedRun) -> list[Component]:
-    resolved = prepared.resolved
-    parts = [resolved.strategy, *resolved.analyzers, *resolved.indicators, *resolved.risk_rules]
-    parts += [c for data in resolved.datas for c in data.components()]
-    return parts + ([resolved.sizer] if resolved.sizer else [])
-
-
 def plugin_fingerprints(prepared: PreparedRun) -> dict[str, dict[str, Any]]:
     """Per plugin used: its version and the hashes of its used components' source files."""
     used = prepared.resolved.plugins_used()
     found: dict[str, dict[str, Any]] = {
         name: {"version": version, "sources": {}} for name, version in used.items()
     }
-    for component in _components(prepared):
+    for component in prepared.resolved.components():
         found[component.plugin]["sources"].update(component_sources(component, prepared.plugins))
     for entry in found.values():  # paths differ between machines; the content is what counts
         entry["sources"] = sorted(entry["sources"].values())
