@@ -62,3 +62,33 @@ def test_a_0001_database_upgrades_and_keeps_its_jobs(engine: sa.Engine) -> None:
             session, table=BacktestRun, spec=spec, strategy="sma_cross", body_sha256="x"
         )
         assert new.data == "CL synthetic 300 bars, default roll, difference"
+
+
+def test_a_0003_database_gets_the_result_cache(engine: sa.Engine) -> None:
+    _upgrade(engine, "0003")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO backtests (id, status, spec, progress, attempts, created_at, strategy,"
+                " result_blob) VALUES ('bt_old', 'completed', '{}', 1.0, 1, :now, 'sma_cross',"
+                " :blob)"
+            ),
+            {"now": dt.datetime.now(dt.UTC), "blob": "a" * 64},
+        )
+    migrate(engine)
+    from stratforge.store import cache
+
+    with Session(engine) as session:
+        old = jobs.get_job(session, table=BacktestRun, job_id="bt_old")
+        assert old is not None and old.cached_from is None
+        cache.remember_backtest(
+            session, key="k" * 64, job_id="bt_old", result_blob="a" * 64, max_entries=10
+        )
+        hit = cache.recall_backtest(session, key="k" * 64)
+        assert (
+            hit is not None
+            and hit.job_id == "bt_old"
+            and jobs.blob_in_use(session, digest="a" * 64)
+        )
+    indexes = {i["name"] for i in sa.inspect(engine).get_indexes("backtests")}
+    assert "ix_backtests_result_blob" in indexes

@@ -25,6 +25,7 @@ from stratforge.api.limits import BodyLimit
 from stratforge.api.origin import LocalOnly
 from stratforge.api.routes import (
     backtests,
+    cache,
     contracts,
     datasets,
     events,
@@ -122,6 +123,7 @@ def _routes(app: FastAPI) -> None:
         markets,
         datasets,
         system,
+        cache,
         reports,
         events,
     ):

@@ -64,6 +64,11 @@ class JobOut(BaseModel):
 
 class BacktestOut(JobOut):
     metrics: dict[str, Any] | None
+    cached_from: str | None = Field(
+        None,
+        description="Set when the result cache served this backtest: the id of the job whose "
+        "stored result (identical spec, data and code) it shares; null when it ran.",
+    )
 
 
 class OptimizationOut(JobOut):
@@ -72,6 +77,22 @@ class OptimizationOut(JobOut):
     trials_total: int | None
     best: dict[str, Any] | None
     summary: dict[str, Any] | None
+
+
+class CacheOut(BaseModel):
+    """The result cache: identical runs served from stored ones (docs/api.md)."""
+
+    enabled: bool = Field(description="STRATFORGE_RESULT_CACHE.")
+    max_entries: int = Field(description="STRATFORGE_RESULT_CACHE_MAX_ENTRIES.")
+    entries: int
+    backtests: int = Field(description="Entries naming a stored backtest.")
+    trials: int = Field(description="Entries holding a search trial.")
+    hits: int = Field(description="Times the entries held now were served.")
+    oldest_use: dt.datetime | None = Field(description="Least recent use of an entry.")
+
+
+class CacheCleared(BaseModel):
+    cleared: int = Field(description="Entries forgotten; stored jobs and results stay.")
 
 
 class Page(BaseModel):

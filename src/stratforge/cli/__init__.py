@@ -1,8 +1,8 @@
 """The ``stratforge`` command: a thin adapter over ``stratforge.core``.
 
 Each command group is a module of its own (``run``, ``plugins``, ``data``, ``futures``,
-``serve``, ``optimize``, ``report``, ``project``); this one assembles them onto ``app``, in
-the order ``stratforge --help`` lists them. Bad input ends with one line on stderr and
+``serve``, ``optimize``, ``report``, ``project``, ``cache``); this one assembles them onto
+``app``, in the order ``stratforge --help`` lists them. Bad input ends with one line on stderr and
 exit code 2, never a traceback (``cli.common.user_errors``).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from stratforge.cli import data, futures, optimize, plugins, project, report, run, serve
+from stratforge.cli import cache, data, futures, optimize, plugins, project, report, run, serve
 from stratforge.cli.common import app, err, main_options, out, user_errors
 
 __all__ = ["app", "err", "main", "out", "user_errors"]
@@ -40,6 +40,13 @@ futures_app = typer.Typer(
 )
 futures_app.command("build")(futures.build)
 app.add_typer(futures_app, name="futures")
+
+cache_app = typer.Typer(
+    help="The result cache: identical runs served from stored ones.", no_args_is_help=True
+)
+cache_app.command("info")(cache.info_command)
+cache_app.command("clear")(cache.clear_command)
+app.add_typer(cache_app, name="cache")
 
 
 def main() -> None:

@@ -138,6 +138,19 @@ def run_backtest(
     """
     started = time.perf_counter()
     prepared = prepare(spec, plugins=plugins, frame=frame, frames=frames)
+    return run_prepared(prepared, on_progress=on_progress, started=started)
+
+
+def run_prepared(
+    prepared: PreparedRun,
+    *,
+    on_progress: ProgressCallback | None = None,
+    started: float | None = None,
+) -> RunResult:
+    """Run a prepared backtest once, as ``run_backtest`` does; *started* (a
+    ``time.perf_counter()``) is when its preparation began, so the result's wall time
+    includes loading the data, as ``run_backtest``'s does."""
+    started = time.perf_counter() if started is None else started
     resolved, strategy = prepared.execute(on_progress=on_progress)
     return collect_result(resolved, prepared.markets, strategy, time.perf_counter() - started)
 

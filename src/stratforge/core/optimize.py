@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from stratforge.core.cache_key import run_key
 from stratforge.core.components import resolve_component
 from stratforge.core.engine import PreparedRun, prepare
 from stratforge.core.errors import SpecError
@@ -29,7 +30,7 @@ from stratforge.core.overfitting import (
 from stratforge.core.plugins import Plugins
 from stratforge.core.results import Metrics
 from stratforge.core.spec import MAX_TEXT, ComponentSpec, RunSpec
-from stratforge.core.trials import Trial
+from stratforge.core.trials import Trial, objective_value
 from stratforge.optimizers.search import Optimizer, SearchContext
 from stratforge.optimizers.space import Constraint, ConstraintError, Dimension, grid_size
 from stratforge.plugin.params import describe_params
@@ -114,6 +115,15 @@ class Progress:
 TrialCallback = Callable[[Trial, Progress], None]
 
 
+class TrialMemory(Protocol):
+    """Trials computed before, by content key (``core.cache_key.RunKey.trial``): the driver
+    recalls them instead of running them, and remembers the ones it ran. Called only in
+    the driver's thread (the store behind it is the driver's alone)."""
+
+    def recall(self, keys: list[str]) -> dict[str, Trial]: ...
+    def remember(self, trials: dict[str, Trial]) -> None: ...
+
+
 class SearchResult(BaseModel):
     """All trials of a search, its best trial and the overfitting diagnostics."""
 
@@ -124,6 +134,7 @@ class SearchResult(BaseModel):
     failed: int
     pruned: int
     cancelled: bool = False
+    cached: int = Field(0, description="Trials served from the result cache, not run.")
     deflated_sharpe: dict[str, float | int] | None = None
     pbo: dict[str, Any] | None = None
     wall_time_seconds: float = 0.0
@@ -177,9 +188,12 @@ def run_search(
     *,
     on_trial: TrialCallback | None = None,
     cancel: threading.Event | None = None,
+    memory: TrialMemory | None = None,
 ) -> SearchResult:
-    """Drive one search over *prepared* data with *executor* until done or cancelled."""
+    """Drive one search over *prepared* data with *executor* until done or cancelled; with
+    *memory*, trials it holds are recalled, and only the others go to the executor."""
     constraints = check_space(spec, prepared.plugins)
+    reuse = _Reuse(memory, prepared, spec)
     optimizer = make_optimizer(spec, prepared.plugins)
     progress = Progress(total=spec.trials, started=time.perf_counter())
     trials: list[Trial] = []
@@ -202,17 +216,23 @@ def run_search(
                 for trial in pruned:
                     _record(trial, trials, progress, on_trial, spec.maximize)
                     optimizer.tell(trial.params, None)
+                recalled, valid = reuse.split(valid)
+                for trial in recalled:
+                    optimizer.tell(trial.params, trial.objective)
+                    _record(trial, trials, progress, on_trial, spec.maximize)
                 for start in range(0, len(valid), batch_size):
                     executor.submit(valid[start : start + batch_size], spec.metric, spec.pbo_blocks)
-                submitted += len(valid)
-                fruitless = 0 if valid else fruitless + 1
+                submitted += len(valid) + len(recalled)
+                fruitless = 0 if valid or recalled else fruitless + 1
                 if fruitless >= MAX_FRUITLESS_ASKS:
                     exhausted = True  # the method keeps proposing pruned candidates
-                if valid or not exhausted:
+                if valid or recalled or not exhausted:
                     continue
             if not executor.pending():
                 break
-            for trial in executor.wait(timeout=0.5):
+            finished = executor.wait(timeout=0.5)
+            reuse.keep(finished)
+            for trial in finished:
                 optimizer.tell(trial.params, trial.objective)
                 _record(trial, trials, progress, on_trial, spec.maximize)
     except KeyboardInterrupt:
@@ -221,7 +241,57 @@ def run_search(
         if cancelled:
             executor.cancel()
         executor.stop()
-    return _summarise(spec, trials, progress, cancelled)
+    return _summarise(spec, trials, progress, cancelled).model_copy(
+        update={"cached": reuse.recalled}
+    )
+
+
+class _Reuse:
+    """A search's side of the result cache: which candidates are known (recalled as they
+    were, renumbered), and the finished trials to remember, under the run's content key."""
+
+    def __init__(
+        self, memory: TrialMemory | None, prepared: PreparedRun, spec: OptimizeSpec
+    ) -> None:
+        self.memory = memory
+        self.key = run_key(prepared) if memory is not None else None
+        self.spec = spec
+        self.waiting: dict[int, str] = {}  # trial number -> key, of trials sent to run
+        self.recalled = 0
+
+    def split(
+        self, valid: list[tuple[int, dict[str, Any]]]
+    ) -> tuple[list[Trial], list[tuple[int, dict[str, Any]]]]:
+        """The candidates' known trials, and the candidates left to run."""
+        if self.memory is None or self.key is None or not valid:
+            return [], valid
+        keys = {number: self.key.trial(params, self.spec.pbo_blocks) for number, params in valid}
+        known = self.memory.recall(list(keys.values()))
+        recalled, left = [], []
+        for number, params in valid:
+            stored = known.get(keys[number])
+            if stored is None:
+                self.waiting[number] = keys[number]
+                left.append((number, params))
+                continue
+            objective = objective_value(stored.metrics or {}, self.spec.metric)
+            update = {"number": number, "params": params, "objective": objective}
+            recalled.append(stored.model_copy(update=update))
+        self.recalled += len(recalled)
+        return recalled, left
+
+    def keep(self, finished: list[Trial]) -> None:
+        """Remember the completed ones of trials just run (a failure may be passing)."""
+        if self.memory is None:
+            return
+        keys = {t.number: self.waiting.pop(t.number, None) for t in finished}
+        done = {
+            key: trial
+            for trial in finished
+            if (key := keys[trial.number]) is not None and trial.status == "completed"
+        }
+        if done:
+            self.memory.remember(done)
 
 
 def _screen(
@@ -330,15 +400,17 @@ def optimize(
     executor: Executor | None = None,
     on_trial: TrialCallback | None = None,
     cancel: threading.Event | None = None,
+    memory: TrialMemory | None = None,
 ) -> SearchResult:
-    """Run a parameter search over the base spec's data (loaded once)."""
+    """Run a parameter search over the base spec's data (loaded once); *memory* as for
+    ``run_search``."""
     from stratforge.core.executors import make_executor
 
     prepared = prepare(spec.base, plugins=plugins)
     own = executor is None
     chosen = executor or make_executor(spec.executor, workers=spec.workers)
     try:
-        return run_search(spec, prepared, chosen, on_trial=on_trial, cancel=cancel)
+        return run_search(spec, prepared, chosen, on_trial=on_trial, cancel=cancel, memory=memory)
     finally:
         if own:
             chosen.close()

@@ -6,8 +6,9 @@ a domain type is composed here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import backtrader as bt
@@ -122,6 +123,9 @@ class Plugins:
     registries: Registries
     versions: dict[str, str | None]
     settings: Settings
+    loaded_at: float = field(default_factory=time.time)
+    """When the plugin files were imported (epoch seconds): a source file changed later is
+    not the code that runs (the result cache will not key results by it)."""
 
     @classmethod
     def load(cls, settings: Settings) -> Plugins:

@@ -159,11 +159,15 @@ class ResolvedRun:
     indicators: list[Component] = field(default_factory=list)
     risk_rules: list[Component] = field(default_factory=list)
 
-    def plugins_used(self) -> dict[str, str | None]:
+    def components(self) -> list[Component]:
+        """Every resolved component the run uses (strategy, sizer, analyzers, indicators,
+        risk rules, each feed's source, roll rule, FX source and contract)."""
         parts = [self.strategy, *self.analyzers, *self.indicators, *self.risk_rules]
         parts += [c for data in self.datas for c in data.components()]
-        if self.sizer:
-            parts.append(self.sizer)
+        return parts + ([self.sizer] if self.sizer else [])
+
+    def plugins_used(self) -> dict[str, str | None]:
+        parts = self.components()
         return {c.plugin: c.plugin_version for c in sorted(parts, key=lambda c: c.plugin)}
 
 

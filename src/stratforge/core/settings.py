@@ -111,6 +111,16 @@ class Settings(BaseSettings):
     job_attempts: int = Field(
         default=3, ge=1, description="Starts of a job (after crashes) before it is failed."
     )
+    result_cache: bool = Field(
+        default=True,
+        description="Serve a backtest or search trial identical to a stored one (same spec, "
+        "data, plugin code, stratforge) from storage instead of running it again.",
+    )
+    result_cache_max_entries: int = Field(
+        default=100_000,
+        ge=1,
+        description="Entries the result cache keeps; past it the least recently used go.",
+    )
 
     _project_error: ProjectError | None = PrivateAttr(default=None)
 

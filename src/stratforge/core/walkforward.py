@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from stratforge.core.engine import PreparedRun, default_plugins
 from stratforge.core.errors import SpecError
 from stratforge.core.load import SourceOutputs, load_markets
-from stratforge.core.optimize import Executor, OptimizeSpec, run_search
+from stratforge.core.optimize import Executor, OptimizeSpec, TrialMemory, run_search
 from stratforge.core.plugins import Plugins
 from stratforge.core.resolve import ResolvedRun, resolve
 from stratforge.core.trials import objective_value
@@ -177,8 +177,10 @@ def walk_forward(
     on_window: Callable[[WindowResult], None] | None = None,
     on_layout: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
+    memory: TrialMemory | None = None,
 ) -> WalkForwardResult:
-    """Run every window: search on train, then the best parameters on test."""
+    """Run every window: search on train, then the best parameters on test. With *memory*
+    (``run_search``), a window's trials run before on the same bars are recalled."""
     from stratforge.core.executors import make_executor
 
     plugins = plugins or default_plugins()
@@ -202,7 +204,9 @@ def walk_forward(
                 cancelled = True
                 break
             prepared = _Prepared(resolved, plugins, sources)
-            result = _run_window(spec, prepared, index, number, window, runner, oos, ins)
+            result = _run_window(
+                spec, prepared, number, window, _Window(index, runner, oos, ins, memory)
+            )
             windows.append(result)
             if on_window is not None:
                 on_window(result)
@@ -239,21 +243,29 @@ class _Prepared:
         return PreparedRun(self.resolved, markets, self.plugins)
 
 
+@dataclass(frozen=True)
+class _Window:
+    """What every window is run with: the full index, the executor, the two stitched
+    curves and the trial memory."""
+
+    index: pd.DatetimeIndex
+    runner: Executor
+    oos: _Stitcher
+    ins: _Stitcher
+    memory: TrialMemory | None
+
+
 def _run_window(
     spec: WalkForwardSpec,
     prepared: _Prepared,
-    index: pd.DatetimeIndex,
     number: int,
     window: WindowBounds,
-    runner: Executor,
-    oos: _Stitcher,
-    ins: _Stitcher,
+    run: _Window,
 ) -> WindowResult:
-    times = [
-        index[i] for i in (window.train_start, window.train_end, window.test_start, window.test_end)
-    ]
+    bounds = (window.train_start, window.train_end, window.test_start, window.test_end)
+    times = [run.index[i] for i in bounds]
     train = prepared.window(times[0], times[1])
-    search = run_search(spec.search, train, runner)
+    search = run_search(spec.search, train, run.runner, memory=run.memory)
     best = search.best
     result = WindowResult(
         index=number,
@@ -270,10 +282,10 @@ def _run_window(
     )
     if best is None:
         return result
-    ins.add(train.run(best.params).equity)
+    run.ins.add(train.run(best.params).equity)
     test = prepared.window(times[2], times[3])
     tested = test.run(best.params)
-    oos.add(tested.equity)
+    run.oos.add(tested.equity)
     metrics = tested.metrics.model_dump()
     return result.model_copy(
         update={

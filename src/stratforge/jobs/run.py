@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from stratforge.core.engine import run_backtest
+from stratforge.core.engine import PreparedRun, prepare, run_backtest, run_prepared
 from stratforge.core.executors import (
     JobStopped,
     RayExecutor,
@@ -30,6 +30,7 @@ from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
 from stratforge.core.trials import Trial
 from stratforge.core.walkforward import WalkForwardSpec, WindowResult, walk_forward
+from stratforge.jobs.cache import backtest_key, remember_backtest, serve_cached, trial_memory
 from stratforge.store import jobs
 from stratforge.store.blobs import BlobStore
 from stratforge.store.tables import BacktestRun, Optimization
@@ -116,6 +117,31 @@ class JobRunner:
 
     def _backtest(self, session: Session, job: BacktestRun, handle: RunningJob) -> None:
         spec = RunSpec.model_validate(job.spec)
+        started = time.perf_counter()
+        prepared = key = None
+        if self.settings.result_cache:  # the key needs the data: load it here, once
+            prepared = prepare(spec, plugins=self.plugins)
+            key = backtest_key(prepared, self.settings)
+            if key is not None and serve_cached(session, job, key):
+                return
+            if self.executor == "ray":
+                prepared = None  # the worker loads its own copy: drop this one's frames now
+        blob, metrics = self._run_backtest(session, job, handle, spec, prepared, started)
+        digest = store_backtest(session, self.blobs, job, blob, metrics)
+        if key is not None and not handle.cancel_event.is_set():
+            remember_backtest(session, self.settings, job, key, digest)
+
+    def _run_backtest(
+        self,
+        session: Session,
+        job: BacktestRun,
+        handle: RunningJob,
+        spec: RunSpec,
+        prepared: PreparedRun | None,
+        started: float,
+    ) -> tuple[bytes, dict[str, Any]]:
+        """The stored form and metrics of one backtest, run on Ray or here (on *prepared*
+        data when the cache loaded it already)."""
         progress = BarProgress(session, job)
         if self.executor == "ray":
             import ray
@@ -131,16 +157,17 @@ class JobRunner:
                 else:
                     progress(item["progress"], item["total"], item.get("attempt"))
             assert outcome is not None, "the backtest stream ended without a result"
-            store_backtest(session, self.blobs, job, outcome["result"], outcome["metrics"])
-        else:
+            return outcome["result"], outcome["metrics"]
 
-            def report(done: int, total: int) -> None:
-                handle.check()
-                progress(done, total)
+        def report(done: int, total: int) -> None:
+            handle.check()
+            progress(done, total)
 
+        if prepared is None:
             result = run_backtest(spec, plugins=self.plugins, on_progress=report)
-            metrics = result.metrics.model_dump(mode="json")
-            store_backtest(session, self.blobs, job, encode_result(result), metrics)
+        else:
+            result = run_prepared(prepared, on_progress=report, started=started)
+        return encode_result(result), result.metrics.model_dump(mode="json")
 
     def _search_executor(self, workers: int | None) -> Any:
         if self.executor == "ray":
@@ -161,6 +188,7 @@ class JobRunner:
             executor=executor,
             on_trial=writer,
             cancel=handle.cancel_event,
+            memory=trial_memory(session, self.settings),
         )
         writer.flush(force=True)
         if result.cancelled or handle.cancel_event.is_set():
@@ -173,6 +201,7 @@ class JobRunner:
             "deflated_sharpe": result.deflated_sharpe,
             "pbo": result.pbo,
             "wall_time_seconds": result.wall_time_seconds,
+            "cached_trials": result.cached,
         }
         digest = self.blobs.put(result.model_dump_json())
         best = result.best.model_dump(exclude={"blocks"}) if result.best else None
@@ -208,6 +237,7 @@ class JobRunner:
                 trials_done=done,
             )
 
+        memory = trial_memory(session, self.settings)
         result = walk_forward(
             spec,
             plugins=self.plugins,
@@ -215,6 +245,7 @@ class JobRunner:
             on_window=on_window,
             on_layout=on_layout,
             cancel=handle.cancel_event,
+            memory=memory,
         )
         if result.cancelled or handle.cancel_event.is_set():
             return
@@ -223,17 +254,19 @@ class JobRunner:
             "windows": len(result.windows),
             "efficiency": result.efficiency,
             "oos_total_return": result.oos_total_return,
+            "cached_trials": memory.recalled if memory is not None else 0,
         }
         jobs.finish_job(session, job=job, status="completed", summary=summary, result_blob=digest)
 
 
 def store_backtest(
     session: Session, blobs: BlobStore, job: BacktestRun, blob: bytes, metrics: dict[str, Any]
-) -> None:
+) -> str:
     """Keep a finished backtest: its whole result as a compact blob (``encode_result``),
-    its metrics on the row."""
+    its metrics on the row; returns the blob's digest."""
     digest = blobs.put_bytes(blob)
     jobs.finish_job(session, job=job, status="completed", metrics=metrics, result_blob=digest)
+    return digest
 
 
 class BarProgress:

@@ -56,7 +56,7 @@ class _Job(SQLModel):
     data: str | None = Field(
         default=None, max_length=500, description="What the job reads, for listings."
     )
-    result_blob: str | None = Field(default=None, max_length=64)
+    result_blob: str | None = Field(default=None, index=True, max_length=64)
     created_at: dt.datetime = Field(
         default_factory=utcnow, index=True, sa_type=DateTime(timezone=True)
     )
@@ -69,6 +69,11 @@ class BacktestRun(_Job, table=True):
 
     strategy: str = Field(index=True, max_length=200)
     metrics: dict[str, Any] | None = _json()
+    cached_from: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The job whose stored result this one was served from (result cache).",
+    )
 
 
 class Optimization(_Job, table=True):
@@ -120,3 +125,25 @@ class MarketContract(SQLModel, table=True):
     source: str = Field(max_length=200, description="The data source that read the files.")
     sha256: str = Field(max_length=64, description="Hash of the stored bars.")
     imported_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class CachedResult(SQLModel, table=True):
+    """One entry of the result cache: a run's content key (``core.cache_key``) and where its
+    result is. A backtest's entry names the job that computed it and that job's result blob
+    (the cache owns no storage: a job served from it shares the blob, counted by
+    ``blob_in_use``); a search trial's entry holds the trial itself, a few numbers."""
+
+    __tablename__ = "result_cache"
+
+    key: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16, description="backtest or trial.")
+    job_id: str | None = Field(
+        default=None, max_length=40, description="The job that computed the result."
+    )
+    result_blob: str | None = Field(default=None, max_length=64)
+    trial: dict[str, Any] | None = _json()
+    hits: int = 0
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    used_at: dt.datetime = Field(
+        default_factory=utcnow, index=True, sa_type=DateTime(timezone=True)
+    )

@@ -73,7 +73,7 @@ def job_out(job: Job, *, with_spec: bool = True) -> BacktestOut | OptimizationOu
         "links": links(job),
     }
     if isinstance(job, BacktestRun):
-        return BacktestOut(**common, metrics=job.metrics)
+        return BacktestOut(**common, metrics=job.metrics, cached_from=job.cached_from)
     return OptimizationOut(
         **common,
         trials_done=job.trials_done,
