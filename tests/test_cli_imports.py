@@ -40,6 +40,7 @@ UNUSED_BY_A_BACKTEST = (
     "sqlalchemy",
     "alembic",
     "bokeh",
+    "databento_dbn",
     "stratforge.core.optimize",
     "stratforge.jobs",
     "stratforge.store",
