@@ -143,3 +143,30 @@ def test_listing_plugins_imports_none_of_their_heavy_libraries() -> None:
     assert {("optimizer", "optuna"), ("strategy", "ml_classifier")} <= listed
     modules = set(result["modules"])  # type: ignore[call-overload]
     assert not modules & {"optuna", "sklearn", "scipy", "bokeh", "ray"}
+
+
+def test_the_console_script_freezes_what_its_imports_left() -> None:
+    """Only the console script's own process freezes the imported objects (gc.freeze); the
+    app called in-process (as by tests) pauses the collector and leaves nothing frozen."""
+    source = textwrap.dedent(
+        """
+        import contextlib, gc, io, json, sys
+        from stratforge import cli
+
+        args = ["run", "--data-arg", "bars=300", "--json"]
+        seen = []
+        for call in (lambda: cli.app(args), lambda: cli.main()):
+            sys.argv = ["stratforge", *args]
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+                call()
+            seen.append([gc.isenabled(), gc.get_freeze_count()])
+        json.dump(seen, sys.stdout)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", source], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    (in_process, console) = json.loads(proc.stdout)
+    assert in_process == [True, 0]
+    assert console[0] is True and console[1] > 100_000  # numpy, pandas, backtrader, plugins

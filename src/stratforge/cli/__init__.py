@@ -18,7 +18,15 @@ from typing import Any
 import typer
 
 from stratforge.cli import data, futures, optimize, plugins, project, report, run, serve
-from stratforge.cli.common import HELP_OPTIONS, app, err, main_options, out, user_errors
+from stratforge.cli.common import (
+    HELP_OPTIONS,
+    app,
+    console_process,
+    err,
+    main_options,
+    out,
+    user_errors,
+)
 
 __all__ = ["app", "err", "main", "out", "user_errors"]
 
@@ -68,5 +76,6 @@ app.add_typer(futures_app, name="futures")
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (and ``python -m stratforge``)."""
+    console_process()
     app()

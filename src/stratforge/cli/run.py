@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stratforge.cli.common import load_plugins, out, user_errors
+from stratforge.cli.common import imports_without_gc, load_plugins, out, user_errors
 from stratforge.cli.options import (
     ColumnsOption,
     DataArgOption,
@@ -111,8 +111,9 @@ def run(
     ] = None,
 ) -> None:
     """Run one backtest and print its summary."""
-    from stratforge.cli.output import print_summary
-    from stratforge.core.engine import run_backtest
+    with imports_without_gc():
+        from stratforge.cli.output import print_summary
+        from stratforge.core.engine import run_backtest
 
     flags = RunFlags.pick(locals())
     with user_errors():
