@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 USAGE_ERROR = 2
 HELP_OPTIONS: dict[str, Any] = {
     # Plain click help: typer's rich help imports rich's markdown, syntax and traceback
-    # modules, doubling the time --help takes (bench/cli.py).
+    # modules, nearly doubling what --help takes (0.12 -> 0.21 s of CPU, bench/cli.py).
     "rich_markup_mode": None,
     "context_settings": {"max_content_width": 100},
 }
