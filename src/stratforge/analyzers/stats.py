@@ -8,17 +8,22 @@ call these. Conventions shared by every function:
 * outputs are plain ``float``/``int``/``dict``/``list`` values, and anything undefined (too
   few observations, a zero denominator, a non-finite result) is ``None``, never NaN or inf;
 * losses (drawdowns, VaR, CVaR) are positive fractions: 0.1 means a 10% loss.
+
+Every run computes these, so they need only numpy and the standard library: importing
+scipy.stats would cost several times the backtest of a few thousand bars. The moments,
+normal quantiles and the Cornish-Fisher tail integral are the textbook closed forms,
+checked against scipy in tests/test_analyzers.py.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import integrate, stats
 
 DAYS_PER_YEAR = 365.25
 """Calendar days per year used to turn elapsed time into years."""
@@ -31,6 +36,7 @@ VAR_METHODS: tuple[str, ...] = ("historical", "gaussian", "cornish_fisher")
 MONTE_CARLO_METHODS: tuple[str, ...] = ("bootstrap", "shuffle")
 
 _MC_CHUNK_CELLS = 2_000_000  # resampled PnLs held in memory at once
+_STANDARD_NORMAL = NormalDist()
 
 
 def finite(value: float | None) -> float | None:
@@ -303,18 +309,34 @@ def drawdown_analysis(
 
 
 def return_moments(returns: npt.ArrayLike) -> dict[str, Any]:
-    """Mean, sample std (ddof=1), skewness and excess kurtosis (both scipy's biased defaults)."""
+    """Mean, sample std (ddof=1), skewness and excess kurtosis (both biased, as scipy's
+    ``skew`` and ``kurtosis`` defaults)."""
     r = _array(returns)
     n = len(r)
     spread = n >= 2 and float(np.ptp(r)) > 0  # identical values: std exactly 0, no shape
     std = (float(np.std(r, ddof=1)) if spread else 0.0) if n >= 2 else None
+    skew, kurtosis = _shape(r) if spread else (None, None)
     return {
         "observations": n,
         "mean": finite(float(np.mean(r))) if n else None,
         "std": finite(std),
-        "skew": finite(float(stats.skew(r))) if spread and n >= 3 else None,
-        "excess_kurtosis": finite(float(stats.kurtosis(r))) if spread and n >= 4 else None,
+        "skew": skew if n >= 3 else None,
+        "excess_kurtosis": kurtosis if n >= 4 else None,
     }
+
+
+def _shape(r: np.ndarray) -> tuple[float | None, float | None]:
+    """Biased skewness ``m3 / m2**1.5`` and excess kurtosis ``m4 / m2**2 - 3`` from the
+    central moments; None where the spread is lost in rounding (scipy's NaN case)."""
+    mean = float(np.mean(r))
+    deviations = r - mean
+    squared = deviations * deviations
+    m2 = float(np.mean(squared))
+    if m2 <= (np.finfo(float).eps * mean) ** 2:
+        return None, None
+    m3 = float(np.mean(squared * deviations))
+    m4 = float(np.mean(squared * squared))
+    return finite(m3 / m2**1.5), finite(m4 / m2**2 - 3.0)
 
 
 def cornish_fisher_z(z: float | np.ndarray, skew: float, excess_kurtosis: float) -> Any:
@@ -356,22 +378,29 @@ def value_at_risk(
         return {"var": finite(-q), "cvar": finite(-float(np.mean(r[r <= q])))}
     moments = return_moments(r)
     mu, sigma = float(moments["mean"]), float(moments["std"] or 0.0)
-    z = float(stats.norm.ppf(tail))
+    z = _STANDARD_NORMAL.inv_cdf(tail)
     if method == "gaussian" or sigma == 0.0:
         var = -(mu + z * sigma)
-        cvar = -(mu - sigma * float(stats.norm.pdf(z)) / tail)
+        cvar = -(mu - sigma * _STANDARD_NORMAL.pdf(z) / tail)
         return {"var": finite(var), "cvar": finite(cvar)}
     skew = moments["skew"] or 0.0
     kurt = moments["excess_kurtosis"] or 0.0
     var = -(mu + float(cornish_fisher_z(z, skew, kurt)) * sigma)
-    # The average of the adjusted quantile over u in (0, tail), written in z = Phi^-1(u).
-    area, _ = integrate.quad(
-        lambda x: float(cornish_fisher_z(x, skew, kurt)) * float(stats.norm.pdf(x)),
-        -np.inf,
-        z,
-    )
-    cvar = -(mu + sigma * area / tail)
+    cvar = -(mu + sigma * cornish_fisher_tail_area(z, skew, kurt) / tail)
     return {"var": finite(var), "cvar": finite(cvar)}
+
+
+def cornish_fisher_tail_area(z: float, skew: float, excess_kurtosis: float) -> float:
+    """The integral of ``cornish_fisher_z(x) * phi(x)`` over ``x < z``: the average adjusted
+    quantile over ``u`` in ``(0, Phi(z))`` times ``Phi(z)``, written in ``x = Phi^-1(u)``.
+
+    The adjusted quantile is a cubic in ``x``, and the partial moments of the standard
+    normal are closed forms (``-phi(z)`` for ``x``, ``Phi(z) - z phi(z)`` for ``x**2``,
+    ``-(z**2 + 2) phi(z)`` for ``x**3``), so the integral is exact, with no quadrature.
+    """
+    s, k = skew, excess_kurtosis
+    density = _STANDARD_NORMAL.pdf(z)
+    return -density * (1 + z * s / 6 + (z**2 - 1) * k / 24 - (2 * z**2 - 1) * s**2 / 36)
 
 
 def level_key(level: float) -> str:

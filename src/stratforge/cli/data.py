@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from stratforge.cli.common import current_settings, load_plugins, out, user_errors
 from stratforge.cli.options import ColumnsOption, NoHeaderOption, csv_layout, parse_assignments
 from stratforge.core.errors import SpecError
-from stratforge.data import validate_file
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -36,6 +34,8 @@ def validate(
     columns: ColumnsOption = None,
 ) -> None:
     """Check a data file with the same rules every run uses."""
+    from stratforge.data import validate_file
+
     with user_errors():
         if on_bad_rows not in ("error", "drop"):
             raise SpecError("--on-bad-rows", f"expected error or drop, got {on_bad_rows!r}")
@@ -117,6 +117,8 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """What the market catalog holds: roots, contracts, date ranges, bar sizes, bars."""
+    from rich.table import Table
+
     from stratforge.jobs.markets import summarize
     from stratforge.store.markets import list_market_contracts
 

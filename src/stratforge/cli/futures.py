@@ -5,18 +5,18 @@ be checked, not trusted)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
-from rich.table import Table
 
 from stratforge.cli.common import load_plugins, out, user_errors
 from stratforge.cli.options import ColumnsOption, NoHeaderOption, chain_spec
 from stratforge.core.errors import SpecError
-from stratforge.core.load import continuous_series
-from stratforge.core.resolve import resolve_data
-from stratforge.futures import ContinuousSeries
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from stratforge.futures import ContinuousSeries
 
 
 # Over 60 lines only by its signature: one typer option per flag; the chain spec is built in
@@ -58,6 +58,9 @@ def build(
     ] = None,
 ) -> None:
     """Build a continuous series from contract months: roll, adjust, write."""
+    from stratforge.core.load import continuous_series
+    from stratforge.core.resolve import resolve_data
+
     with user_errors():
         data = chain_spec(
             root,
@@ -90,6 +93,8 @@ def build(
 
 def print_series_rolls(series: ContinuousSeries) -> None:
     """Every roll of the series with the gap the adjustment closed."""
+    from rich.table import Table
+
     table = Table(title="Rolls")
     for column in ("roll date", "from", "to", "gap measured on", "from price", "to price", "gap"):
         table.add_column(column)

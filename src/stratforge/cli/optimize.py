@@ -1,33 +1,24 @@
-"""``stratforge optimize`` and ``stratforge walkforward``: searches with a live progress bar."""
+"""``stratforge optimize`` and ``stratforge walkforward``: searches with a live progress bar.
+
+The search engine loads when a search runs, not with ``stratforge --help``.
+"""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from stratforge.cli.common import current_settings, err, load_plugins, out, user_errors
 from stratforge.cli.options import DataOption, search_spec
 from stratforge.core.errors import SpecError
-from stratforge.core.executors import make_executor
-from stratforge.core.optimize import (
-    OptimizeSpec,
-    SearchResult,
-    optimize,
-    trial_table,
-)
-from stratforge.core.trials import Trial
-from stratforge.core.walkforward import (
-    WalkForwardResult,
-    WalkForwardSpec,
-    WindowResult,
-    walk_forward,
-)
-from stratforge.jobs.plan import plan_search
+
+if TYPE_CHECKING:
+    from stratforge.core.optimize import SearchResult
+    from stratforge.core.trials import Trial
+    from stratforge.core.walkforward import WalkForwardResult, WindowResult
 
 SpecFile = Annotated[
     Path | None, typer.Option("--spec", help="Base RunSpec (JSON file) instead of the options.")
@@ -38,6 +29,14 @@ class TrialProgress:
     """A rich progress bar fed by the search's trial callback."""
 
     def __init__(self, total: int | None, metric: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         self.metric = metric
         self.bar = Progress(
             TextColumn("[bold]{task.description}"),
@@ -46,7 +45,7 @@ class TrialProgress:
             TextColumn("failed {task.fields[failed]}"),
             TextColumn("best {task.fields[best]}"),
             TimeRemainingColumn(),
-            console=err,
+            console=err.console,
             transient=False,
         )
         self.task = self.bar.add_task("trials", total=total, failed=0, best="-")
@@ -74,6 +73,8 @@ class TrialProgress:
 
 
 def export_trials(result: SearchResult, path: Path) -> None:
+    from stratforge.core.optimize import trial_table
+
     rows = trial_table(result.trials)
     if path.suffix.lower() == ".json":
         path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
@@ -90,6 +91,8 @@ def export_trials(result: SearchResult, path: Path) -> None:
 
 
 def print_top(result: SearchResult, n: int, maximize: bool, metric: str) -> None:
+    from rich.table import Table
+
     top = result.top(n, maximize)
     names = list(top[0].params) if top else []
     table = Table(title=f"Top {len(top)} of {result.completed} trials by {metric}")
@@ -128,6 +131,8 @@ def print_top(result: SearchResult, n: int, maximize: bool, metric: str) -> None
 
 
 def _executor(name: str, workers: int | None, ray_address: str | None) -> Any:
+    from stratforge.core.executors import make_executor
+
     if name not in ("serial", "ray"):
         raise SpecError("--executor", f"expected serial or ray, got {name!r}")
     address = ray_address or current_settings().ray_address
@@ -176,6 +181,9 @@ def optimize_command(
     ] = None,
 ) -> None:
     """Search strategy parameters (grid, random, ...) in parallel on Ray or serially."""
+    from stratforge.core.optimize import OptimizeSpec, optimize
+    from stratforge.jobs.plan import plan_search
+
     with user_errors():
         spec = OptimizeSpec.model_validate(search_spec(locals()))
         plugins = load_plugins()
@@ -233,6 +241,9 @@ def walkforward_command(
     ] = None,
 ) -> None:
     """Walk-forward analysis: optimise on each train window, test the best on the next."""
+    from stratforge.core.walkforward import WalkForwardSpec, walk_forward
+    from stratforge.jobs.plan import plan_search
+
     with user_errors():
         options = locals()
         search = search_spec(options)
@@ -266,6 +277,8 @@ def print_window(w: WindowResult) -> None:
 
 
 def print_walkforward(result: WalkForwardResult, metric: str) -> None:
+    from rich.table import Table
+
     table = Table(title=f"Walk-forward: {len(result.windows)} windows by {metric}")
     for column in ("#", "train", "test", "best params", "in-sample", "out-of-sample"):
         table.add_column(column)

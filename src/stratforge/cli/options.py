@@ -4,7 +4,8 @@ futures chain from its options does it here, so ``run``, ``check-lookahead``,
 (and ``--spec FILE`` always means the same thing).
 
 Nothing here prints or exits: bad flags raise ``SpecError``, which ``user_errors`` turns
-into one line on stderr.
+into one line on stderr. The option types are read by ``--help``, so the spec models load
+only when a spec is built.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import typer
 
 from stratforge.core.errors import SpecError
-from stratforge.core.spec import DataSpec, RunSpec
-from stratforge.optimizers.space import parse_dimension
+
+if TYPE_CHECKING:
+    from stratforge.core.spec import DataSpec, RunSpec
 
 StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help="Strategy name.")]
 ParamOption = Annotated[
@@ -86,6 +88,8 @@ def parse_rule(text: str) -> dict[str, Any]:
 
 def read_run_spec(path: Path) -> RunSpec:
     """``--spec FILE``: a whole RunSpec as JSON, instead of the options."""
+    from stratforge.core.spec import RunSpec
+
     return RunSpec.model_validate_json(path.read_text(encoding="utf-8"))
 
 
@@ -164,6 +168,8 @@ class RunFlags:
 
 def run_spec(flags: RunFlags) -> RunSpec:
     """The RunSpec ``run`` describes with its flags."""
+    from stratforge.core.spec import RunSpec
+
     data_part, broker_part = _market_parts(flags)
     strategy = {"name": flags.strategy, "params": parse_assignments(flags.param, "--param")}
     sizer = (
@@ -235,6 +241,8 @@ def lookahead_spec(
     cash: float,
 ) -> RunSpec:
     """The RunSpec ``check-lookahead`` describes: one feed per ``--root`` (or one plain)."""
+    from stratforge.core.spec import RunSpec
+
     args = parse_assignments(data_arg, "--data-arg")
     roots: list[str | None] = list(root) if root else [None]
     source: dict[str, Any] = {} if data is None else {"source": data}
@@ -251,6 +259,8 @@ def lookahead_spec(
 
 def parse_space(pairs: list[str] | None) -> dict[str, Any]:
     """``name=SPACE`` options as dimensions: ``5:50:5``, ``0.5:2:0.5``, ``log:1:100:5``, ``a,b``."""
+    from stratforge.optimizers.space import parse_dimension
+
     space = {}
     for name, text in parse_assignments(pairs, "--param").items():
         try:
@@ -339,6 +349,8 @@ def chain_spec(
     columns: str | None = None,
 ) -> DataSpec:
     """The contract chain ``futures build`` rolls: files in a directory, or synthetic."""
+    from stratforge.core.spec import DataSpec
+
     if (contracts_dir is None) == (synthetic_bars is None):
         raise SpecError("--contracts", "give either --contracts DIR or --synthetic BARS")
     if contracts_dir is not None:

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from stratforge.cli.common import current_settings, load_plugins, out, user_errors
 from stratforge.cli.project import plugin_origins
@@ -83,6 +82,8 @@ def plugin_rows(registries: Iterable[Registry[Any]]) -> list[dict[str, Any]]:
 
 
 def print_plugins(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
     table = Table(title="Registered plugins")
     for column in ("kind", "name", "plugin", "version", "origin", "params"):
         table.add_column(column, overflow="fold")
@@ -122,6 +123,8 @@ def contracts(
 
 
 def print_contracts(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
     table = Table(title="Futures contracts (margins and commissions are examples)")
     for header in CONTRACT_HEADERS:
         table.add_column(header, overflow="fold")

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from stratforge.cli.common import out, user_errors
-from stratforge.core.project import create_project
 
 if TYPE_CHECKING:
     from stratforge.core.plugins import Plugins
@@ -32,6 +31,8 @@ def init_command(
 ) -> None:
     """Create a project: pyproject.toml naming its plugin folders, and one worked example
     strategy, indicator and analyzer."""
+    from stratforge.core.project import create_project
+
     with user_errors():
         written = create_project(directory, force=force)
     out.print(f"created a stratforge project in {directory}", soft_wrap=True, highlight=False)

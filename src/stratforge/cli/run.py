@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stratforge.cli.common import load_plugins, out, user_errors
+from stratforge.cli.common import imports_without_gc, load_plugins, out, user_errors
 from stratforge.cli.options import (
     ColumnsOption,
     DataArgOption,
@@ -25,13 +25,11 @@ from stratforge.cli.options import (
     read_run_spec,
     run_spec,
 )
-from stratforge.cli.output import print_summary
-from stratforge.core.engine import run_backtest
-from stratforge.core.plugins import Plugins
-from stratforge.core.results import RunResult
 
 if TYPE_CHECKING:
     from stratforge.core.lookahead import LookaheadReport
+    from stratforge.core.plugins import Plugins
+    from stratforge.core.results import RunResult
 
 
 # Over 60 lines only by its signature: one typer option per flag, as --help lists them. The
@@ -113,6 +111,10 @@ def run(
     ] = None,
 ) -> None:
     """Run one backtest and print its summary."""
+    with imports_without_gc():
+        from stratforge.cli.output import print_summary
+        from stratforge.core.engine import run_backtest
+
     flags = RunFlags.pick(locals())
     with user_errors():
         spec = read_run_spec(spec_file) if spec_file is not None else run_spec(flags)

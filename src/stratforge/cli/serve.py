@@ -7,12 +7,14 @@ what the global options chose; and an API reachable beyond loopback is never lef
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stratforge.cli.common import current_settings, load_plugins, out, user_errors
-from stratforge.core.settings import Settings
+
+if TYPE_CHECKING:
+    from stratforge.core.settings import Settings
 
 
 def serve(

@@ -8,6 +8,9 @@ backtest overfitting (PBO) by combinatorially symmetric cross-validation (CSCV).
   Backtest Overfitting", Journal of Computational Finance 20(4), 39-69.
 
 Formulas are in docs/optimization.md. All Sharpe ratios here are per bar (not annualised).
+The normal quantile is the standard library's (``statistics.NormalDist``), the normal CDF
+``erfc``'s (exact in the lower tail, where ``NormalDist.cdf`` rounds to 0): importing
+scipy.stats for two functions took longer than a small search.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import norm
 
 EULER_GAMMA = 0.5772156649015329
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,8 @@ def expected_max_sharpe(variance: float, trials: int) -> float:
     if trials < 2:
         return 0.0
     return math.sqrt(variance) * (
-        (1 - EULER_GAMMA) * norm.ppf(1 - 1 / trials)
-        + EULER_GAMMA * norm.ppf(1 - 1 / (trials * math.e))
+        (1 - EULER_GAMMA) * _NORMAL.inv_cdf(1 - 1 / trials)
+        + EULER_GAMMA * _NORMAL.inv_cdf(1 - 1 / (trials * math.e))
     )
 
 
@@ -76,7 +80,12 @@ def probabilistic_sharpe(
     denominator = 1 - skew * sharpe + (kurtosis - 1) / 4 * sharpe**2
     if count < 2 or denominator <= 0:
         return float("nan")
-    return float(norm.cdf((sharpe - benchmark) * math.sqrt(count - 1) / math.sqrt(denominator)))
+    return normal_cdf((sharpe - benchmark) * math.sqrt(count - 1) / math.sqrt(denominator))
+
+
+def normal_cdf(x: float) -> float:
+    """The standard normal CDF, accurate in both tails (as scipy's ``norm.cdf``)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2))
 
 
 @dataclass(frozen=True)

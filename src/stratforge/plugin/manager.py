@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.metadata import version as dist_version
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -120,6 +119,8 @@ def _import_file(path: Path) -> ModuleType:
 
 def plugin_versions(pm: pluggy.PluginManager, builtins: Sequence[str]) -> dict[str, str | None]:
     """Plugin name -> version: the distribution's for entry points, stratforge's for built-ins."""
+    from importlib.metadata import version as dist_version  # not for `stratforge --help`
+
     versions: dict[str, str | None] = {}
     own: str | None = dist_version("stratforge")
     for name, _plugin in pm.list_name_plugin():

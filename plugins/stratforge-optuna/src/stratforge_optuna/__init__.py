@@ -1,15 +1,21 @@
-"""Optuna's TPE sampler as a stratforge search method (ask-and-tell)."""
+"""Optuna's TPE sampler as a stratforge search method (ask-and-tell).
+
+Optuna is imported when a search starts, not when the plugin registers: every stratforge
+command loads the installed plugins, and importing optuna (with its sqlalchemy and alembic)
+would slow each one down.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import optuna
+from typing import TYPE_CHECKING, Any
 
 from stratforge import hookimpl
 from stratforge.optimizers.search import SearchContext
 from stratforge.optimizers.space import Choice, FloatRange, IntRange, LogRange
+
+if TYPE_CHECKING:
+    import optuna
 
 DEFAULT_BUDGET = 50
 
@@ -31,6 +37,8 @@ class OptunaSearch:
         n_startup_trials: int = 10,
         multivariate: bool = True,
     ) -> None:
+        import optuna
+
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = optuna.samplers.TPESampler(
             seed=context.seed, n_startup_trials=n_startup_trials, multivariate=multivariate
@@ -57,7 +65,9 @@ class OptunaSearch:
             return
         trial = waiting.pop(0)
         if value is None:
-            self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            from optuna.trial import TrialState
+
+            self._study.tell(trial, state=TrialState.FAIL)
         else:
             self._study.tell(trial, value)
 

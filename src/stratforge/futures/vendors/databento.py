@@ -11,6 +11,9 @@ request. Raw symbols such as ``ESZ3`` carry a one-digit year, resolved to the ye
 the bar's (definitions' maturity year wins); spreads (``ESZ3-ESH4``) and options are skipped.
 Open interest comes from ``statistics`` records (``OPEN_INTEREST``), each as of when it was
 published: a bar gets the last value published before it ended.
+
+The decoder is imported by the functions that read files, not with the module: every
+command registers this source, and most never read a DBN file.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import databento_dbn as dbn
 import numpy as np
 import pandas as pd
 
@@ -139,6 +141,8 @@ def _chunks(file: Path) -> Iterator[bytes]:
 
 
 def _decode(file: Path) -> _Decoded:
+    import databento_dbn as dbn  # in each reader: every command registers this source
+
     origin = str(file)
     try:
         with file.open("rb") as stream:
@@ -180,6 +184,8 @@ def _decode(file: Path) -> _Decoded:
 
 
 def _sort(decoded: _Decoded, number: int, record: Any) -> None:
+    import databento_dbn as dbn
+
     if isinstance(record, dbn.OHLCVMsg):
         decoded.bars.append((number, record))
         decoded.schemas.add(str(record.rtype))
@@ -237,6 +243,8 @@ class _Symbology:
 
     @classmethod
     def of(cls, decoded: list[_Decoded], symbols: dict[str, str] | None) -> _Symbology:
+        import databento_dbn as dbn
+
         names = cls()
         for part in decoded:  # the metadata of raw-symbol requests: lowest priority
             meta = part.metadata
@@ -320,6 +328,8 @@ class _Symbology:
 
 
 def _definition(record: Any) -> _Instrument:
+    import databento_dbn as dbn
+
     year: Any = getattr(record, "maturity_year", None)
     month: Any = getattr(record, "maturity_month", None)
     expiration = getattr(record, "expiration", None)
@@ -384,6 +394,8 @@ def _contract_frames(
 
 def _price(fixed: np.ndarray) -> np.ndarray:
     """Fixed-point 1e-9 prices as floats; the undefined price is missing."""
+    import databento_dbn as dbn
+
     values = fixed.astype(np.float64) / dbn.FIXED_PRICE_SCALE
     values[fixed == dbn.UNDEF_PRICE] = np.nan
     return values
