@@ -9,11 +9,12 @@ in a fresh process what a user or the job service does:
   1. ``run_backtest(RunSpec(...))`` with the ``contracts_dir`` source and ``root: ES`` (read and
      validate the files, roll ``days_before_expiry(5)``, back-adjust, run the long-only
      SMA(10)/SMA(30) cross with one contract, build the ``RunResult``)
-  2. ``result.to_json()`` and ``BlobStore.put`` (gzipped, content addressed): how
-     ``jobs.run.store_backtest`` keeps a finished backtest
+  2. ``encode_result`` and ``BlobStore.put_bytes`` (a zip of a JSON head and Parquet tables,
+     content addressed): how ``jobs.run.store_backtest`` keeps a finished backtest; then, for
+     comparison only, the whole result as JSON (the API's ``/result`` edge)
 
 and reports the process's peak RSS (``ru_maxrss``) after its imports, after (1) and after (2),
-the times, and the result's JSON and stored (gzip) size, also per million bars. Target: peak
+the times, and the stored and JSON sizes, also per million bars. Target: peak
 RSS within 2 GB. The parent kills the run if its RSS passes ``--max-rss`` (the machine may be
 shared).
 
@@ -103,6 +104,7 @@ def child(folder: str, store: str) -> None:
     started = time.perf_counter()
     from stratforge import RunSpec, run_backtest
     from stratforge.core.engine import default_plugins
+    from stratforge.core.result_codec import encode_result
     from stratforge.store.blobs import BlobStore
 
     default_plugins()
@@ -127,11 +129,13 @@ def child(folder: str, store: str) -> None:
     result = run_backtest(spec, on_progress=on_progress)
     ran = time.perf_counter()
     after_run = peak_rss_mib()
-    text = result.to_json()
+    blob = encode_result(result)
     serialised = time.perf_counter()
     blobs = BlobStore(Path(store))
-    digest = blobs.put(text)
+    digest = blobs.put_bytes(blob)
     stored = time.perf_counter()
+    after_store = peak_rss_mib()
+    json_bytes = len(result.to_json().encode("utf-8"))
     metrics = result.metrics
     outcome = {
         "bars": metrics.bars,
@@ -145,14 +149,16 @@ def child(folder: str, store: str) -> None:
         "bar_loop_s": progress[-1][0] - progress[0][0],
         "last_progress_mib": progress[-1][1],
         "collect_s": ran - progress[-1][0],
-        "to_json_s": serialised - ran,
+        "encode_s": serialised - ran,
         "blob_put_s": stored - serialised,
         "baseline_mib": baseline,
         "after_run_mib": after_run,
-        "peak_mib": peak_rss_mib(),
+        "peak_mib": after_store,
+        "json_peak_mib": peak_rss_mib(),
         "hwm_mib": high_water_mib(),
-        "json_bytes": len(text.encode("utf-8")),
-        "blob_bytes": blobs.path(digest).stat().st_size,
+        "json_bytes": json_bytes,
+        "blob_bytes": len(blob),
+        "blob_digest": digest,
     }
     print(json.dumps(outcome))
 
@@ -177,11 +183,13 @@ def report(made: dict[str, int], outcome: dict[str, float], write_s: float) -> N
         f"  bar loop to the last report {outcome['bar_loop_s']:.2f} s, "
         f"peak RSS {outcome['last_progress_mib']:,.0f} MiB",
         f"  after it (the RunResult) {outcome['collect_s']:.2f} s",
-        f"to_json {outcome['to_json_s']:.2f} s: {outcome['json_bytes'] / mb:,.1f} MB "
-        f"({outcome['json_bytes'] * per_million / mb:,.1f} MB per million bars)",
-        f"BlobStore.put {outcome['blob_put_s']:.2f} s: {outcome['blob_bytes'] / mb:,.1f} MB gzip "
+        f"encode_result {outcome['encode_s']:.2f} s, BlobStore.put_bytes "
+        f"{outcome['blob_put_s']:.2f} s: {outcome['blob_bytes'] / mb:,.1f} MB stored "
         f"({outcome['blob_bytes'] * per_million / mb:,.1f} MB per million bars)",
-        f"peak RSS of the whole run {outcome['peak_mib']:,.0f} MiB "
+        f"the same result as JSON (the API edge, not stored): {outcome['json_bytes'] / mb:,.1f} MB "
+        f"({outcome['json_bytes'] * per_million / mb:,.1f} MB per million bars); peak RSS "
+        f"with it {outcome['json_peak_mib']:,.0f} MiB",
+        f"peak RSS of the run and its storage {outcome['peak_mib']:,.0f} MiB "
         f"({outcome['peak_mib'] * 2**20 / 1e9:.2f} GB; VmHWM {outcome['hwm_mib'] or 0:,.0f} MiB): "
         "target 2 GB " + ("met" if within else "NOT met"),
     ]

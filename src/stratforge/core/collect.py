@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from array import array
+from collections.abc import Iterator
 from importlib.metadata import version as dist_version
 from typing import Any
 
@@ -193,8 +195,9 @@ def num2millis(days: np.ndarray) -> np.ndarray:
     return np.round((np.asarray(days, dtype=np.float64) - 719163.0) * 86_400_000).astype(np.int64)
 
 
-def _records(raw: list[dict[str, Any]], dt_keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Recorder dicts with run-local refs from 1 and ISO datetimes (``*_dt`` -> ``*_datetime``).
+def _records(raw: list[dict[str, Any]], dt_keys: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """Recorder dicts with run-local refs from 1 and ISO datetimes (``*_dt`` -> ``*_datetime``),
+    one at a time (a run with tens of thousands of orders holds no second list of them).
 
     backtrader's refs are process-wide counters, so they are renumbered for determinism.
     """
@@ -206,14 +209,12 @@ def _records(raw: list[dict[str, Any]], dt_keys: tuple[str, ...]) -> list[dict[s
         for i in np.flatnonzero(np.isnan(values)).tolist():
             texts[i] = None
         columns[key.replace("_dt", "_datetime")] = texts
-    records = []
     for i, record in enumerate(raw):
         out = {k: v for k, v in record.items() if k not in dt_keys}
         out["ref"] = ranks[record["ref"]]
         for name, texts in columns.items():
             out[name] = texts[i]
-        records.append(out)
-    return records
+        yield out
 
 
 def _indicator_records(strategy: bt.Strategy) -> list[IndicatorRecord]:
@@ -224,7 +225,7 @@ def _indicator_records(strategy: bt.Strategy) -> list[IndicatorRecord]:
         kind = type(indicator).__name__
         name = names.get(id(indicator)) or f"{kind.lower()}_{position}"
         lines = {
-            alias: FloatColumn(np.array(indicator.lines[i].array, dtype=np.float64))
+            alias: FloatColumn(_line_values(indicator.lines[i].array))
             for i, alias in enumerate(indicator.getlinealiases())
         }
         data = getattr(indicator.data, "_name", "") or ""
@@ -244,6 +245,13 @@ def _indicator_records(strategy: bt.Strategy) -> list[IndicatorRecord]:
             )
         )
     return records
+
+
+def _line_values(values: Any) -> np.ndarray:
+    """A backtrader line's values as float64, sharing a full buffer's memory (no copy)."""
+    if isinstance(values, array) and values.typecode == "d" and len(values):
+        return np.frombuffer(values, dtype=np.float64)
+    return np.array(values, dtype=np.float64)
 
 
 def to_jsonable(value: Any) -> Any:

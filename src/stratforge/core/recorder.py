@@ -24,6 +24,9 @@ class RunRecorder(bt.Analyzer):
 
     params = (("on_progress", None), ("total", 0))
 
+    PRUNE_EVERY = 512
+    """Bars between sweeps of finished orders out of backtrader's bookkeeping lists."""
+
     def start(self) -> None:
         self._on_progress: ProgressCallback | None = self.p.on_progress
         self._total = int(self.p.total)
@@ -38,6 +41,7 @@ class RunRecorder(bt.Analyzer):
         self._broker = self.strategy.broker
         self._data0 = self.strategy.datas[0]
         self._open_contracts: dict[int, str] = {}
+        self._closed: list[bt.Trade] = []
 
     def prenext(self) -> None:
         self.next()
@@ -52,8 +56,23 @@ class RunRecorder(bt.Analyzer):
         self.values.append(self._broker.getvalue())
         self.cash.append(self._broker.getcash())
         self.positions.append(self.strategy.getposition(self._data0).size)
-        if self._on_progress is not None and len(self.values) % self._every == 0:
-            self._on_progress(len(self.values), self._total)
+        steps = len(self.values)
+        while self._closed:
+            self._forget_closed(self._closed.pop())
+        if steps % self.PRUNE_EVERY == 0:
+            self._forget_finished_orders()
+        if self._on_progress is not None and steps % self._every == 0:
+            self._on_progress(steps, self._total)
+
+    def _forget_finished_orders(self) -> None:
+        """Let go of the orders backtrader keeps for ever: the strategy's ``_orders`` (a copy
+        of every notification, which backtrader only appends to and never reads) and the
+        broker's finished orders (a million-bar run places tens of thousands, each with its
+        execution bits). Their records were taken when they were notified."""
+        self.strategy._orders.clear()
+        broker_orders = getattr(self._broker, "orders", None)
+        if isinstance(broker_orders, list) and len(broker_orders) > 64:
+            broker_orders[:] = [o for o in broker_orders if o.alive()]
 
     def notify_trade(self, trade: bt.Trade) -> None:
         if trade.justopened:
@@ -68,6 +87,16 @@ class RunRecorder(bt.Analyzer):
                 record["pnl"] = account_pnl
                 record["pnl_net"] = account_pnl - trade.commission
             self.trades.append(record)
+            self._closed.append(trade)
+
+    def _forget_closed(self, trade: bt.Trade) -> None:
+        """A closed trade's history (copies of its orders and positions at each update) is
+        in its record now; the strategy keeps every trade ever closed, so let go of it. The
+        recorder does this on the step after the close, once every analyzer has been told."""
+        trade.history.clear()  # shared with the strategy's own Trade (shallow copies)
+        trades = self.strategy._trades[trade.data][trade.tradeid]
+        if len(trades) > 1:
+            del trades[:-1]  # backtrader only ever updates the last trade of a data and id
 
     def notify_order(self, order: bt.Order) -> None:
         if not order.alive():

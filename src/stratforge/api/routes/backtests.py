@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
@@ -104,37 +104,75 @@ async def backtest_events(state: StateDep, job_id: str) -> StreamingResponse:
 
 @router.get("/{job_id}/trades")
 def get_trades(
-    state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    format: _jobs.Format = "json",
+    offset: RowOffset = 0,
+    limit: RowLimit = None,
 ) -> Any:
     """The run's trades, from storage, as JSON or CSV."""
-    return _part(state, session, job_id, "trades", format)
+    return _part(state, session, job_id, "trades", format, slice(offset, _end(offset, limit)))
 
 
 @router.get("/{job_id}/orders")
 def get_orders(
-    state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    format: _jobs.Format = "json",
+    offset: RowOffset = 0,
+    limit: RowLimit = None,
 ) -> Any:
     """The run's orders, from storage, as JSON or CSV."""
-    return _part(state, session, job_id, "orders", format)
+    return _part(state, session, job_id, "orders", format, slice(offset, _end(offset, limit)))
 
 
 @router.get("/{job_id}/equity")
 def get_equity(
-    state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    format: _jobs.Format = "json",
+    offset: RowOffset = 0,
+    limit: RowLimit = None,
 ) -> Any:
-    """The run's equity, from storage, as JSON or CSV."""
-    return _part(state, session, job_id, "equity", format)
+    """The run's equity (per-step datetime, value, cash, position columns), from storage, as
+    JSON or CSV; ``offset``/``limit`` page through the steps of a long run."""
+    return _part(state, session, job_id, "equity", format, slice(offset, _end(offset, limit)))
 
 
 @router.get("/{job_id}/rolls")
 def get_rolls(
-    state: StateDep, session: SessionDep, job_id: str, format: _jobs.Format = "json"
+    state: StateDep,
+    session: SessionDep,
+    job_id: str,
+    format: _jobs.Format = "json",
+    offset: RowOffset = 0,
+    limit: RowLimit = None,
 ) -> Any:
     """The run's rolls, from storage, as JSON or CSV."""
-    return _part(state, session, job_id, "rolls", format)
+    return _part(state, session, job_id, "rolls", format, slice(offset, _end(offset, limit)))
 
 
-def _part(state: AppState, session: Session, job_id: str, name: str, format: str) -> Any:
-    """One part of the stored result, named after the run in a CSV download."""
-    rows = _jobs.result_of(state, _jobs.fetch(session, BACKTEST, job_id))[name]
-    return _jobs.table_response(rows, format, f"{job_id}-{name}")
+RowOffset = Annotated[int, Query(ge=0, description="Rows (or steps) to skip.")]
+RowLimit = Annotated[
+    int | None, Query(ge=1, description="Rows (or steps) to return at most; all by default.")
+]
+
+
+def _end(offset: int, limit: int | None) -> int | None:
+    return None if limit is None else offset + limit
+
+
+def _part(
+    state: AppState, session: Session, job_id: str, name: str, format: str, rows: slice
+) -> Any:
+    """One part of the stored result (a page of its rows), named after the run in a CSV
+    download. Equity is a dict of columns: each is cut to the same steps."""
+    part = _jobs.result_of(state, _jobs.fetch(session, BACKTEST, job_id))[name]
+    if isinstance(part, dict):
+        page: Any = {column: values[rows] for column, values in part.items()}
+    else:
+        page = part[rows]
+    return _jobs.table_response(page, format, f"{job_id}-{name}")

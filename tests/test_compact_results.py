@@ -1,0 +1,185 @@
+"""Compact results: per-bar series as typed columns, stored as Parquet in a zip, read back
+the same; JSON (the API, ``--json``) unchanged; backtests stored before still readable."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from stratforge import RunSpec, run_backtest
+from stratforge.api import create_app
+from stratforge.core.collect import iso_times
+from stratforge.core.columns import FloatColumn, TimeColumn, plain
+from stratforge.core.recorder import RunRecorder
+from stratforge.core.result_codec import decode_document, decode_result, encode_result, is_encoded
+from stratforge.core.results import RunResult
+from stratforge.core.settings import Settings
+from stratforge.store.blobs import BlobStore
+from stratforge.store.db import make_engine, migrate
+from stratforge.store.results import load_document
+from stratforge.store.tables import BacktestRun
+from tests.api_helpers import submit, wait_for
+
+
+def _spec(**changes: Any) -> RunSpec:
+    body: dict[str, Any] = {
+        "strategy": {"name": "sma_cross", "params": {"fast": 5, "slow": 20}},
+        "data": {"source": "synthetic", "args": {"bars": 600, "seed": 3}},
+        "analyzers": [{"name": "drawdown"}],
+        **changes,
+    }
+    return RunSpec.model_validate(body)
+
+
+@pytest.fixture(scope="module")
+def stock_run() -> RunResult:
+    return run_backtest(_spec())
+
+
+@pytest.fixture(scope="module")
+def futures_run() -> RunResult:
+    spec = {
+        "data": {"source": "synthetic", "root": "ES", "args": {"bars": 400, "seed": 2}},
+        "strategy": {"name": "sma_cross", "params": {"fast": 5, "slow": 20}},
+        "sizer": {"name": "fixed", "params": {"stake": 1}},
+        "cash": 1_000_000.0,
+    }
+    return run_backtest(RunSpec.model_validate(spec))
+
+
+def test_columns_read_like_the_lists_they_replace() -> None:
+    values = FloatColumn([1.0, None, 3.5])
+    assert values == [1.0, None, 3.5] and list(values) == [1.0, None, 3.5]
+    assert len(values) == 3 and values[-1] == 3.5 and values[1] is None
+    assert values[1:] == [None, 3.5] and values.index(3.5) == 2
+    assert np.asarray(values).dtype == np.float64 and np.isnan(np.asarray(values)[1])
+    assert np.asarray(values) is values.values  # no copy
+    times = TimeColumn(["2024-01-02T09:30:00", "2024-01-02T09:31:00.250"])
+    assert times == ["2024-01-02T09:30:00", "2024-01-02T09:31:00.250"]
+    assert times[0] >= "2024-01-01" and times.index("2024-01-02T09:31:00.250") == 1
+    assert "2024-01-02T09:30:00" in times and "2024-01-03" not in times
+    assert pd.DatetimeIndex(times)[1] == pd.Timestamp("2024-01-02 09:31:00.250")
+    assert times.millis.dtype == np.int64
+    assert pickle.loads(pickle.dumps(values)) == values
+    assert plain({"a": [values], "t": times}) == {"a": [[1.0, None, 3.5]], "t": times.tolist()}
+
+
+def test_a_result_holds_typed_arrays_not_python_objects(stock_run: RunResult) -> None:
+    equity = stock_run.equity
+    assert isinstance(equity.value, FloatColumn) and equity.value.values.dtype == np.float64
+    assert isinstance(equity.datetime, TimeColumn) and equity.datetime.millis.dtype == np.int64
+    prices = stock_run.prices[0]
+    assert prices.close.values.dtype == np.float64 and len(prices.close) == 600
+    for record in stock_run.indicators:
+        assert all(isinstance(line, FloatColumn) for line in record.lines.values())
+
+
+def test_the_json_is_the_list_format(stock_run: RunResult) -> None:
+    """What clients read is unchanged: lists of numbers (null before an indicator has a
+    value) and ISO-8601 strings."""
+    document = json.loads(stock_run.to_json())
+    equity = document["equity"]
+    assert equity["value"] == stock_run.equity.value.tolist()
+    assert equity["datetime"] == iso_times(stock_run.equity.datetime.millis)
+    assert all(isinstance(t, str) for t in document["prices"][0]["datetime"])
+    sma = next(r for r in document["indicators"] if r["indicator"] == "SMA")
+    first = next(iter(sma["lines"].values()))
+    assert first[0] is None and isinstance(first[-1], float)
+    again = RunResult.model_validate_json(stock_run.to_json())
+    assert again.deterministic_json() == stock_run.deterministic_json()
+
+
+@pytest.mark.parametrize("which", ["stock_run", "futures_run"])
+def test_the_stored_form_round_trips(which: str, request: pytest.FixtureRequest) -> None:
+    result: RunResult = request.getfixturevalue(which)
+    blob = encode_result(result)
+    assert is_encoded(blob) and not is_encoded(result.to_json().encode())
+    back = decode_result(blob)
+    assert back.deterministic_json() == result.deterministic_json()
+    assert encode_result(back) == blob  # equal results, equal bytes: content addressing
+    if which == "futures_run":
+        assert back.prices[0].raw_close is not None and back.rolls == result.rolls
+
+
+def test_the_stored_form_is_much_smaller_than_json(stock_run: RunResult) -> None:
+    assert len(encode_result(stock_run)) < len(stock_run.to_json()) / 2
+
+
+def test_pruning_backtraders_bookkeeping_changes_no_result(monkeypatch: Any) -> None:
+    """The recorder lets go of finished orders and closed trades' histories as the run goes;
+    without it the result is the same."""
+    spec = _spec(data={"source": "synthetic", "args": {"bars": 3000, "seed": 5}})
+    pruned = run_backtest(spec)
+    assert pruned.metrics.trades > 50
+    monkeypatch.setattr(RunRecorder, "PRUNE_EVERY", 10**9)
+    monkeypatch.setattr(RunRecorder, "_forget_closed", lambda self, trade: None)
+    kept = run_backtest(spec)
+    assert kept.deterministic_json() == pruned.deterministic_json()
+
+
+@contextmanager
+def _serving(data_dir: Path) -> Iterator[TestClient]:
+    settings = Settings(data_dir=data_dir, job_executor="serial", project=False)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+def test_the_api_pages_equity_and_serves_the_same_json(tmp_path: Path) -> None:
+    with _serving(tmp_path) as client:
+        body = {"strategy": {"name": "sma_cross", "params": {"fast": 5, "slow": 20}}}
+        body["data"] = {"source": "synthetic", "args": {"bars": 300}}
+        job = wait_for(client, submit(client, "backtests", body)["links"]["self"])
+        assert job["status"] == "completed"
+        base = f"/api/v1/backtests/{job['id']}"
+        whole = client.get(f"{base}/result").json()
+        equity = client.get(f"{base}/equity").json()
+        assert equity == whole["equity"] and len(equity["value"]) == 300
+        page = client.get(f"{base}/equity", params={"offset": 10, "limit": 5}).json()
+        assert page == {name: column[10:15] for name, column in equity.items()}
+        trades = client.get(f"{base}/trades", params={"limit": 2}).json()
+        assert trades == whole["trades"][:2]
+        csv = client.get(f"{base}/equity", params={"format": "csv", "limit": 3}).text
+        assert csv.splitlines()[1].startswith(equity["datetime"][0])
+        assert client.get(f"{base}/equity", params={"offset": -1}).status_code == 422
+
+
+def test_a_backtest_stored_as_json_before_still_reads(tmp_path: Path, stock_run: RunResult) -> None:
+    """Runs stored before the compact form (gzipped JSON blobs) read, report and page."""
+    settings = Settings(data_dir=tmp_path, project=False)
+    engine = make_engine(settings)
+    migrate(engine)
+    blobs = BlobStore(tmp_path / "results")
+    digest = blobs.put(stock_run.to_json())
+    assert blobs.get_bytes(digest) is None
+    with Session(engine) as session:
+        job = BacktestRun(
+            id="bt_oldjson",
+            spec=stock_run.spec,
+            strategy="sma_cross",
+            status="completed",
+            result_blob=digest,
+            metrics=stock_run.metrics.model_dump(mode="json"),
+        )
+        session.add(job)
+        session.commit()
+    document = load_document(blobs, digest)
+    assert RunResult.model_validate(document).deterministic_json() == stock_run.deterministic_json()
+    new = blobs.put_bytes(encode_result(stock_run))
+    assert decode_document(blobs.get_bytes(new) or b"")["metrics"] == document["metrics"]
+    with _serving(tmp_path) as client:
+        whole = client.get("/api/v1/backtests/bt_oldjson/result").json()
+        assert whole["equity"]["value"] == stock_run.equity.value.tolist()
+        page = client.get("/api/v1/backtests/bt_oldjson/equity", params={"limit": 4}).json()
+        assert page["datetime"] == stock_run.equity.datetime.tolist()[:4]
+        report = client.get("/api/v1/backtests/bt_oldjson/report")
+        assert report.status_code == 200 and "<html" in report.text.lower()
