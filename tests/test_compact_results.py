@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from stratforge import RunSpec, run_backtest
 from stratforge.api import create_app
+from stratforge.core import recorder as recorder_module
 from stratforge.core.collect import iso_times
 from stratforge.core.columns import FloatColumn, TimeColumn, plain
 from stratforge.core.recorder import RunRecorder
@@ -115,14 +116,36 @@ def test_the_stored_form_is_much_smaller_than_json(stock_run: RunResult) -> None
     assert len(encode_result(stock_run)) < len(stock_run.to_json()) / 2
 
 
-def test_pruning_backtraders_bookkeeping_changes_no_result(monkeypatch: Any) -> None:
-    """The recorder lets go of finished orders and closed trades' histories as the run goes;
-    without it the result is the same."""
-    spec = _spec(data={"source": "synthetic", "args": {"bars": 3000, "seed": 5}})
+@pytest.mark.parametrize(
+    "strategy",
+    ["sma_cross", "bollinger_reversion", "donchian_breakout", "rsi_reversion", "turtle"],
+)
+def test_letting_go_of_backtraders_buffers_changes_no_result(
+    strategy: str, monkeypatch: Any
+) -> None:
+    """The recorder lets go of finished orders, closed trades' histories and the lines inside
+    backtrader's precomputed indicators as the run goes; without that the result is the same
+    (and the run keeps its buffers)."""
+    spec = _spec(
+        strategy={"name": strategy},
+        data={"source": "synthetic", "args": {"bars": 3000, "seed": 5}},
+    )
+    freed: list[int] = []
+    real = recorder_module.free_precomputed_internals
+
+    def counting(strategy_obj: Any) -> int:
+        freed.append(real(strategy_obj))
+        return freed[-1]
+
+    monkeypatch.setattr(recorder_module, "free_precomputed_internals", counting)
     pruned = run_backtest(spec)
-    assert pruned.metrics.trades > 50
+    assert pruned.metrics.trades > 5
+    assert len(freed) == 1  # once, at the first bar after the precompute
+    if strategy == "sma_cross":  # a CrossOver of two SMAs: many full intermediate lines
+        assert freed[0] > 10 * 3000
     monkeypatch.setattr(RunRecorder, "PRUNE_EVERY", 10**9)
     monkeypatch.setattr(RunRecorder, "_forget_closed", lambda self, trade: None)
+    monkeypatch.setattr(recorder_module, "free_precomputed_internals", lambda strategy_obj: 0)
     kept = run_backtest(spec)
     assert kept.deterministic_json() == pruned.deterministic_json()
 

@@ -42,6 +42,7 @@ class RunRecorder(bt.Analyzer):
         self._data0 = self.strategy.datas[0]
         self._open_contracts: dict[int, str] = {}
         self._closed: list[bt.Trade] = []
+        self._internals_freed = False
 
     def prenext(self) -> None:
         self.next()
@@ -50,6 +51,10 @@ class RunRecorder(bt.Analyzer):
         self.next()
 
     def next(self) -> None:
+        if not self._internals_freed:
+            self._internals_freed = True
+            if getattr(self.strategy.cerebro, "_dorunonce", False):
+                free_precomputed_internals(self.strategy)
         # The strategy's clock: one row per step of the run, on the union of every feed's
         # bars (the first feed may have no bar on a step, or may have ended).
         self.bar_datetimes.append(self.strategy.datetime[0])
@@ -121,6 +126,47 @@ class RunRecorder(bt.Analyzer):
 
     def get_analysis(self) -> dict[str, Any]:
         return {"bars": len(self.values), "trades": len(self.trades), "orders": len(self.orders)}
+
+
+def free_precomputed_internals(strategy: bt.Strategy) -> int:
+    """Empty the buffers inside backtrader's own indicators once they are precomputed; returns
+    how many values were let go.
+
+    With ``runonce`` backtrader computes every indicator over the whole data before the
+    first bar, keeping each intermediate line in full (a ``CrossOver`` of two SMAs holds
+    about twenty arrays as long as the data). After that only the strategy-level
+    indicators' own lines are read (and advanced) bar by bar, and only those are recorded
+    for the report, so the buffers of the lines *inside* backtrader's indicators are dead
+    weight: here they go. Children of other indicators (plugins', users') are left alone:
+    their code may read them.
+    """
+    keep: set[int] = set()
+    top = list(strategy._lineiterators[bt.LineIterator.IndType])
+    for indicator in top:
+        keep.update(id(line) for line in indicator.lines)
+    freed = 0
+    stack = [child for parent in top if _is_backtraders(parent) for child in _children(parent)]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or not _is_backtraders(item):
+            continue
+        seen.add(id(item))
+        for line in item.lines:
+            buffer = getattr(line, "array", None)
+            if id(line) not in keep and isinstance(buffer, array) and len(buffer):
+                freed += len(buffer)
+                line.array = array("d")
+        stack.extend(_children(item))
+    return freed
+
+
+def _children(item: Any) -> list[Any]:
+    return list(getattr(item, "_lineiterators", {}).get(bt.LineIterator.IndType, []))
+
+
+def _is_backtraders(item: Any) -> bool:
+    return type(item).__module__.startswith("backtrader.")
 
 
 def _view(values: array[float]) -> np.ndarray:
