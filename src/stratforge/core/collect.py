@@ -51,13 +51,13 @@ def collect_result(
     """Turn a finished strategy into a RunResult."""
     recorder: RunRecorder = getattr(strategy.analyzers, RECORDER)
     recorded = recorder.series()
+    metrics = run_metrics(strategy)  # first: the records below consume the recorder's
     trades = [TradeRecord(**r) for r in _records(recorder.trades, ("entry_dt", "exit_dt"))]
     orders = [OrderRecord(**r) for r in _records(recorder.orders, ("created_dt", "executed_dt"))]
     rolls = [RollEvent(**r) for r in _dated(getattr(strategy.broker, "roll_events", []))]
     settlements = [
         SettlementEvent(**r) for r in _dated(getattr(strategy.broker, "settlement_events", []))
     ]
-    metrics = run_metrics(strategy)
     index = pd.DatetimeIndex(markets[0].frame.index)
     return RunResult(
         spec=resolved.spec.model_dump(mode="json"),
@@ -197,7 +197,8 @@ def num2millis(days: np.ndarray) -> np.ndarray:
 
 def _records(raw: list[dict[str, Any]], dt_keys: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     """Recorder dicts with run-local refs from 1 and ISO datetimes (``*_dt`` -> ``*_datetime``),
-    one at a time (a run with tens of thousands of orders holds no second list of them).
+    one at a time, emptying *raw* as they go: a run with tens of thousands of orders never
+    holds two lists of them.
 
     backtrader's refs are process-wide counters, so they are renumbered for determinism.
     """
@@ -209,7 +210,10 @@ def _records(raw: list[dict[str, Any]], dt_keys: tuple[str, ...]) -> Iterator[di
         for i in np.flatnonzero(np.isnan(values)).tolist():
             texts[i] = None
         columns[key.replace("_dt", "_datetime")] = texts
-    for i, record in enumerate(raw):
+    records = raw.copy()
+    raw.clear()
+    for i in range(len(records)):
+        record, records[i] = records[i], {}
         out = {k: v for k, v in record.items() if k not in dt_keys}
         out["ref"] = ranks[record["ref"]]
         for name, texts in columns.items():

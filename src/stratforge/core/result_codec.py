@@ -1,6 +1,7 @@
 """A RunResult's stored form: one zip of a JSON head and Parquet tables.
 
-The head (``result.json``) holds everything but the per-bar series: spec, metrics, trades,
+The head (``result.json``, beside a small ``manifest.json`` naming the format and the
+indicators' lines) holds everything but the per-bar series: spec, metrics, trades,
 orders, rolls, analyzers, provenance, and each price series' and indicator's name and
 options. The series go in Parquet tables, one per clock: ``equity.parquet`` (the run's
 steps), ``prices/<i>.parquet`` (a feed's bars) and ``indicators/<i>.parquet`` (an
@@ -29,6 +30,7 @@ from stratforge.core.results import RunResult
 
 FORMAT = "stratforge-result/2"
 HEAD = "result.json"
+MANIFEST = "manifest.json"
 _TIME = "t"
 _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 _PRICE_FIELDS = ("open", "high", "low", "close", "volume", "raw_close")
@@ -41,22 +43,23 @@ def is_encoded(data: bytes) -> bool:
 
 def encode_result(result: RunResult) -> bytes:
     """The compact stored form of *result*."""
-    head = result.model_dump(
-        mode="json",
+    # pydantic writes the head's JSON bytes itself: no dict of tens of thousands of order
+    # records on the way. What the reader needs besides goes in a small manifest.
+    head = result.model_dump_json(
         exclude={
             "equity": True,
             "prices": {"__all__": {"datetime", *_PRICE_FIELDS}},
             "indicators": {"__all__": {"lines"}},
         },
-    )
-    head["format"] = FORMAT
-    for position, indicator in enumerate(result.indicators):
-        head["indicators"][position]["line_names"] = list(indicator.lines)
-    for position, prices in enumerate(result.prices):
-        head["prices"][position]["has_raw_close"] = prices.raw_close is not None
+    ).encode()
+    manifest = {
+        "format": FORMAT,
+        "line_names": [list(indicator.lines) for indicator in result.indicators],
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        _member(archive, HEAD, json.dumps(head, separators=(",", ":")).encode())
+        _member(archive, MANIFEST, json.dumps(manifest, separators=(",", ":")).encode())
+        _member(archive, HEAD, head)
         equity = result.equity
         _member(
             archive,
@@ -83,9 +86,10 @@ def decode_document(data: bytes) -> dict[str, Any]:
     """The result as a plain document (the shape of its JSON) whose per-bar series are
     columns: no validation, so reading a stored run costs its Parquet decode alone."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        head: dict[str, Any] = json.loads(archive.read(HEAD))
-        if head.pop("format", None) != FORMAT:
+        manifest = json.loads(archive.read(MANIFEST))
+        if manifest.get("format") != FORMAT:
             raise ValueError("not a stratforge result blob")
+        head: dict[str, Any] = json.loads(archive.read(HEAD))
         equity = _read(archive, "equity.parquet")
         head["equity"] = {
             "datetime": TimeColumn(equity[_TIME]),
@@ -96,12 +100,11 @@ def decode_document(data: bytes) -> dict[str, Any]:
             prices["datetime"] = TimeColumn(table[_TIME])
             for name in _PRICE_FIELDS:
                 prices[name] = FloatColumn(table[name]) if name in table else None
-            prices.pop("has_raw_close", None)
+        names = manifest["line_names"]
         for position, indicator in enumerate(head["indicators"]):
             table = _read(archive, f"indicators/{position}.parquet")
-            names = indicator.pop("line_names")
             indicator["lines"] = {
-                name: FloatColumn(table[f"line{i}"]) for i, name in enumerate(names)
+                name: FloatColumn(table[f"line{i}"]) for i, name in enumerate(names[position])
             }
     return head
 
