@@ -58,13 +58,22 @@ class PreparedRun:
         return dataclasses.replace(base, spec=spec, strategy=component)
 
     def execute(
-        self, params: dict[str, Any] | None = None, on_progress: ProgressCallback | None = None
+        self,
+        params: dict[str, Any] | None = None,
+        on_progress: ProgressCallback | None = None,
+        *,
+        once: bool = False,
     ) -> tuple[ResolvedRun, bt.Strategy]:
+        """Build and run; *once* says no other run will follow on these markets, so their
+        feed arrays go as soon as the feeds have copied them into their lines."""
         resolved = self.with_strategy_params(params) if params else self.resolved
         seed = resolved.spec.seed
         random.seed(seed)
         np.random.seed(seed % 2**32)
         cerebro = build_cerebro(resolved, self.markets, self.plugins, on_progress)
+        if once:
+            for market in self.markets:
+                market.forget_columns()
         try:
             return resolved, _run_without_gc_pauses(cerebro)
         except IndexError as exc:
@@ -151,7 +160,7 @@ def run_prepared(
     ``time.perf_counter()``) is when its preparation began, so the result's wall time
     includes loading the data, as ``run_backtest``'s does."""
     started = time.perf_counter() if started is None else started
-    resolved, strategy = prepared.execute(on_progress=on_progress)
+    resolved, strategy = prepared.execute(on_progress=on_progress, once=True)
     return collect_result(resolved, prepared.markets, strategy, time.perf_counter() - started)
 
 

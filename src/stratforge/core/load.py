@@ -49,6 +49,11 @@ class Market:
                 self._columns = feed_columns(self.frame)
         return self._columns
 
+    def forget_columns(self) -> None:
+        """Drop the cached feed arrays (a feed built from them keeps its own reference until
+        it has preloaded them; a later run computes them again)."""
+        self._columns = None
+
     def __getstate__(self) -> dict[str, Any]:
         """Shipped without the feed arrays: the receiver computes them once itself."""
         return {**self.__dict__, "_columns": None}

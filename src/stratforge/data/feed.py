@@ -91,6 +91,7 @@ class ArrayFeed(bt.feed.DataBase):
             raw = np.ascontiguousarray(values, dtype=np.float64).tobytes()
             getattr(self.lines, name).array.frombytes(raw)
         self._cursor = len(self._columns["datetime"])  # nothing left for _load
+        self._columns = {name: np.empty(0) for name in self._columns}  # copied into the lines
         self._last()
         self.home()
 
