@@ -12,8 +12,9 @@ Configurations, each in a fresh process, interleaved round by round (best of --r
                    first (``stratforge serve``'s case), then the same search timed on
                    ``RayExecutor`` (the server's path) and the serial search in the same
                    process; the ratio is search against search
-  * --variants adds in-process cold runs of the hybrid executor's alternatives: the driver
-                   running trials beside the workers, and 1 worker + the driver
+  * --variants adds in-process cold runs of the hybrid executor's alternatives, Ray always
+                   started (``worth_seconds=0``): 2 workers; 2 workers + the driver running
+                   trials too; 1 worker + the driver (the CLI's choice on 2 cores)
 
 Every configuration must give the same trials (parameters and metrics; timings aside). After
 each CLI run, the processes of its Ray (found by its private temp dir) still alive are
@@ -46,9 +47,9 @@ LABELS = {
     "cli-default": "CLI default (ray, cold)",
     "warm-serial": "in-process serial (warm process)",
     "warm-ray": "warm Ray, RayExecutor (serve)",
-    "hybrid-2": "hybrid cold, 2 workers",
-    "hybrid-2-driver": "hybrid cold, 2 workers + driver",
-    "hybrid-1-driver": "hybrid cold, 1 worker + driver",
+    "hybrid-2": "hybrid cold, Ray forced, 2 workers",
+    "hybrid-2-driver": "hybrid cold, Ray forced, 2 workers + driver",
+    "hybrid-1-driver": "hybrid cold, Ray forced, 1 worker + driver",
 }
 
 
@@ -107,8 +108,10 @@ def hybrid_child(config: str, out: Path) -> None:
 
     spec = search_spec()
     started = time.perf_counter()
-    workers = 1 if config.startswith("hybrid-1") else 2
-    executor = HybridExecutor(workers=workers, driver_trials=config.endswith("driver"))
+    workers = {"hybrid-2": 2, "hybrid-2-driver": 3, "hybrid-1-driver": 2}[config]  # with driver
+    executor = HybridExecutor(
+        workers=workers, driver_trials=config.endswith("driver"), worth_seconds=0
+    )
     executor.expect(100)
     try:
         result = optimize(spec, executor=executor)
@@ -142,6 +145,7 @@ def run(config: str, workdir: Path) -> dict[str, Any]:
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         wall = time.perf_counter() - started
     left = ray_left(temp)
+    started_ray = any(temp.glob("session_*"))
     shutil.rmtree(temp, ignore_errors=True)
     if done.returncode:
         raise SystemExit(f"{config} failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -155,6 +159,7 @@ def run(config: str, workdir: Path) -> dict[str, Any]:
         "seconds": seconds,
         "trials": trials,
         "left": left,
+        "started_ray": started_ray,
         "other": (other.cpu, other.steal),
         "timeline": data.get("timeline"),
     }
@@ -198,7 +203,8 @@ def main() -> None:
                     else " ray: " + ", ".join(f"{k} {v:.1f} s" for k, v in timeline.items())
                 )
                 print(
-                    f"  round {round_ + 1}: {shown}; Ray processes left {report['left']}; "
+                    f"  round {round_ + 1}: {shown}; Ray started: "
+                    f"{'yes' if report['started_ray'] else 'no'}, processes left {report['left']}; "
                     f"other CPU/steal {report['other'][0]:.1f}/{report['other'][1]:.1f} s" + extra,
                     flush=True,
                 )

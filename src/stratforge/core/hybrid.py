@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import threading
 import time
@@ -27,6 +28,8 @@ from stratforge.core.trials import Trial, run_trial
 
 log = logging.getLogger("stratforge.optimize")
 Item = tuple[int, dict[str, Any]]
+DECIDE_AFTER_S = 0.5  # trial time here before judging the search (one trial says little)
+MIN_IDLE_CORES = 0.5  # idle CPU, beside this process's, without which Ray cannot add speed
 
 
 class HybridExecutor:
@@ -48,8 +51,6 @@ class HybridExecutor:
         driver_trials: bool = True,
         worth_seconds: float | None = None,
     ) -> None:
-        import os
-
         self.settings = settings or get_settings()
         self.address = address or self.settings.ray_address
         self.workers = workers or os.cpu_count() or 1
@@ -72,6 +73,8 @@ class HybridExecutor:
         self._local_trials = 0
         self._first_started: float | None = None
         self._created = time.perf_counter()
+        self._idle = IdleCores()
+        self.decision = ""  # why Ray was or was not started, once decided here
         self.timeline: dict[str, float] = {}  # seconds from here to go, ray up, workers warm
         self._go = threading.Event()  # start Ray (or, with _skip, never)
         self._skip = False
@@ -169,14 +172,24 @@ class HybridExecutor:
         return [trial]
 
     def _decide(self) -> None:
-        """After a trial here: start Ray if the work left is long enough, else never."""
-        if self._go.is_set():
+        """After trials here: start Ray if the work left is long enough and the machine
+        has a core to spare, else never (the search stays serial)."""
+        if self._go.is_set() or self._local_seconds < min(DECIDE_AFTER_S, self.worth_seconds):
             return
-        if self._remaining_seconds() >= self.worth_seconds:
-            self._go.set()
+        remaining = self._remaining_seconds()
+        if remaining < self.worth_seconds:
+            self.decision = f"serial: {remaining:.1f} s of work left"
+        elif not self._spare_core():
+            self.decision = f"serial: {self._idle.cores():.2f} cores idle"
         else:
-            self._skip = True
-            self._go.set()
+            self.decision = f"ray: {remaining:.1f} s of work left"
+        self._skip = not self.decision.startswith("ray")
+        log.debug("hybrid executor: %s", self.decision)
+        self._go.set()
+
+    def _spare_core(self) -> bool:
+        """Whether another core sat idle meanwhile (``worth_seconds`` 0: start Ray anyway)."""
+        return self.worth_seconds == 0 or self._idle.cores() >= MIN_IDLE_CORES
 
     def _remaining_seconds(self) -> float:
         """In-process time the rest of the run would take, from the trials so far."""
@@ -235,7 +248,7 @@ class HybridExecutor:
             if started is not None and (time.perf_counter() - started) * expected >= (
                 self.worth_seconds
             ):
-                return True
+                return self._spare_core()
         return not self._skip
 
     def _usable_ray(self) -> RayExecutor | None:
@@ -281,3 +294,30 @@ def _ray_running() -> bool:
 def _not_main_thread_notice(record: logging.LogRecord) -> bool:
     """Drops Ray's "SIGTERM handler is not set" warning: Ray starts in a thread by design."""
     return "SIGTERM handler is not set" not in record.getMessage()
+
+
+class IdleCores:
+    """Idle CPU of the whole machine since this object was made, in cores (Linux's
+    /proc/stat; elsewhere taken as all idle). On a machine other work keeps busy, Ray's
+    start (about 5 CPU seconds: its daemons and each worker importing the engine) comes
+    out of the search's own share and its workers find no free core."""
+
+    def __init__(self) -> None:
+        self._start = _cpu_times()
+
+    def cores(self) -> float:
+        now = _cpu_times()
+        if self._start is None or now is None:
+            return math.inf
+        total = (now[0] - self._start[0]) or 1
+        return (now[1] - self._start[1]) / total * (os.cpu_count() or 1)
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(all, idle) jiffies of the machine so far, or None where /proc/stat is missing."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [int(v) for v in handle.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields), fields[3] + fields[4]
