@@ -188,8 +188,17 @@ class HybridExecutor:
         self._go.set()
 
     def _spare_core(self) -> bool:
-        """Whether another core sat idle meanwhile (``worth_seconds`` 0: start Ray anyway)."""
-        return self.worth_seconds == 0 or self._idle.cores() >= MIN_IDLE_CORES
+        """Whether another core sat idle meanwhile and over the last minute (the load
+        average: a moment's lull on a shared machine is no spare core); ``worth_seconds``
+        0 starts Ray anyway."""
+        if self.worth_seconds == 0:
+            return True
+        cores = os.cpu_count() or 1
+        try:
+            busy = os.getloadavg()[0]  # this search counts for 1
+        except OSError:
+            busy = 1.0
+        return self._idle.cores() >= MIN_IDLE_CORES and busy <= cores - MIN_IDLE_CORES
 
     def _remaining_seconds(self) -> float:
         """In-process time the rest of the run would take, from the trials so far."""
