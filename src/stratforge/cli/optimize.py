@@ -177,7 +177,10 @@ def optimize_command(
         list[str] | None, typer.Option("--constraint", "-c", help='e.g. "fast < slow"')
     ] = None,
     executor: Annotated[str, typer.Option(help="serial or ray.")] = "ray",
-    workers: Annotated[int | None, typer.Option(help="Ray workers.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes running trials, this one included (default: all CPUs)."),
+    ] = None,
     ray_address: Annotated[
         str | None, typer.Option(help="Address of a running Ray cluster.")
     ] = None,
