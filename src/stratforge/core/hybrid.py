@@ -254,9 +254,8 @@ class HybridExecutor:
             started, expected = self._first_started, self._expected
             if expected is None:
                 return True
-            if started is not None and (time.perf_counter() - started) * expected >= (
-                self.worth_seconds
-            ):
+            first_running = started is not None and self._local_trials == 0
+            if first_running and (time.perf_counter() - started) * expected >= (self.worth_seconds):
                 return self._spare_core()
         return not self._skip
 
