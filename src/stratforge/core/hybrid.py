@@ -254,8 +254,9 @@ class HybridExecutor:
             started, expected = self._first_started, self._expected
             if expected is None:
                 return True
-            first_running = started is not None and self._local_trials == 0
-            if first_running and (time.perf_counter() - started) * expected >= (self.worth_seconds):
+            if started is None or self._local_trials:
+                continue  # no trial yet, or the driver decides from the finished ones
+            if (time.perf_counter() - started) * expected >= self.worth_seconds:
                 return self._spare_core()
         return not self._skip
 
