@@ -266,3 +266,22 @@ def json_trials(path: Path) -> list[dict]:
     import json
 
     return list(json.loads(path.read_text())["trials"])
+
+
+def test_one_process_never_starts_ray_and_idle_cores_are_read(plugins: Plugins) -> None:
+    """``workers=1`` is this process alone: the search runs here, Ray untouched. The idle
+    CPU the start decision reads comes from the machine's /proc/stat."""
+    import ray
+
+    from stratforge.core.hybrid import IdleCores
+
+    idle = IdleCores()
+    spec = OptimizeSpec.model_validate(grid_spec(executor="ray"))
+    executor = HybridExecutor(workers=1, worth_seconds=0)
+    executor.expect(None)
+    try:
+        result = optimize(spec, plugins=plugins, executor=executor)
+    finally:
+        executor.close()
+    assert not executor.ray_started and not ray.is_initialized() and result.completed == 13
+    assert 0.0 <= idle.cores() <= (os.cpu_count() or 1)
