@@ -136,7 +136,18 @@ def _executor(name: str, workers: int | None, ray_address: str | None) -> Any:
     if name not in ("serial", "ray"):
         raise SpecError("--executor", f"expected serial or ray, got {name!r}")
     address = ray_address or current_settings().ray_address
+    if name == "ray":  # trials start here at once; Ray only for a search it speeds up
+        from stratforge.core.hybrid import HybridExecutor
+
+        return HybridExecutor(workers=workers, address=address)
     return make_executor(name, workers=workers, address=address)
+
+
+def _expect(runner: Any, trials: int | None) -> None:
+    """Tell a hybrid executor how long the run is, so it starts Ray only when that pays."""
+    expect = getattr(runner, "expect", None)
+    if expect is not None:
+        expect(trials)
 
 
 def optimize_command(
@@ -171,7 +182,10 @@ def optimize_command(
         list[str] | None, typer.Option("--constraint", "-c", help='e.g. "fast < slow"')
     ] = None,
     executor: Annotated[str, typer.Option(help="serial or ray.")] = "ray",
-    workers: Annotated[int | None, typer.Option(help="Ray workers.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes running trials, this one included (default: all CPUs)."),
+    ] = None,
     ray_address: Annotated[
         str | None, typer.Option(help="Address of a running Ray cluster.")
     ] = None,
@@ -189,6 +203,7 @@ def optimize_command(
         plugins = load_plugins()
         total = plan_search(spec, plugins).trials
         runner = _executor(spec.executor, spec.workers, ray_address)
+        _expect(runner, total)
         try:
             with TrialProgress(total, spec.metric) as progress:
                 result = optimize(spec, plugins=plugins, executor=runner, on_trial=progress)
@@ -251,10 +266,16 @@ def walkforward_command(
             {"search": search, "train": train, "test": test, "step": step, "anchored": anchored}
         )
         plugins = load_plugins()
-        plan_search(spec.search, plugins, where="search.")  # as the API names fields
+        per_window = plan_search(spec.search, plugins, where="search.").trials  # API's names
         runner = _executor(spec.search.executor, spec.search.workers, ray_address)
         try:
-            result = walk_forward(spec, plugins=plugins, executor=runner, on_window=print_window)
+            result = walk_forward(
+                spec,
+                plugins=plugins,
+                executor=runner,
+                on_window=print_window,
+                on_layout=lambda n: _expect(runner, per_window and per_window * n),
+            )
         finally:
             runner.close()
         if out_file is not None:

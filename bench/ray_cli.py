@@ -1,0 +1,234 @@
+"""``stratforge optimize`` from the command line: serial against its default (Ray, cold) and
+against warm Ray, on the 100-trial daily SMA grid (fast 5..50 step 5 x slow 20..200 step 20,
+``fast < slow``: 90 trials run, 10 pruned; 2,500 synthetic daily bars).
+
+Configurations, each in a fresh process, interleaved round by round (best of --repeat):
+
+  * cli serial   - ``stratforge optimize ... --executor serial``: wall time of the command
+  * cli default  - ``stratforge optimize ...`` (executor ray: trials run in the CLI process
+                   while Ray starts, then on 2 Ray workers); wall time of the command,
+                   Ray's start and shutdown included
+  * warm         - in one process: Ray initialised and its workers used by a small search
+                   first (``stratforge serve``'s case), then the same search timed on
+                   ``RayExecutor`` (the server's path) and the serial search in the same
+                   process; the ratio is search against search
+  * --variants adds in-process cold runs of the hybrid executor's alternatives, Ray always
+                   started (``worth_seconds=0``): 2 workers; 2 workers + the driver running
+                   trials too; 1 worker + the driver (the CLI's choice on 2 cores)
+
+Every configuration must give the same trials (parameters and metrics; timings aside). After
+each CLI run, the processes of its Ray (found by its private temp dir) still alive are
+counted: it must be 0. The machine may be shared: each run prints the CPU other processes
+used meanwhile and the steal time (see bench/optimize.py).
+
+    .venv/bin/python bench/ray_cli.py                   # 3 rounds, about 3 minutes
+    .venv/bin/python bench/ray_cli.py --repeat 5 --variants
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from optimize import OtherLoad  # bench/optimize.py: CPU used by other processes meanwhile
+
+GRID = ["-p", "fast=5:50:5", "-p", "slow=20:200:20", "-c", "fast < slow", "-a", "bars=2500"]
+STRATFORGE = [sys.executable, "-m", "stratforge"]
+LABELS = {
+    "cli-serial": "CLI serial",
+    "cli-default": "CLI default (ray, cold)",
+    "warm-serial": "in-process serial (warm process)",
+    "warm-ray": "warm Ray, RayExecutor (serve)",
+    "hybrid-2": "hybrid cold, Ray forced, 2 workers",
+    "hybrid-2-driver": "hybrid cold, Ray forced, 2 workers + driver",
+    "hybrid-1-driver": "hybrid cold, Ray forced, 1 worker + driver",
+}
+
+
+def search_spec() -> Any:
+    from stratforge.core.optimize import OptimizeSpec
+
+    return OptimizeSpec.model_validate(
+        {
+            "base": {"strategy": {"name": "sma_cross"}, "data": {"args": {"bars": 2500}}},
+            "space": {
+                "fast": {"kind": "int", "start": 5, "stop": 50, "step": 5},
+                "slow": {"kind": "int", "start": 20, "stop": 200, "step": 20},
+            },
+            "constraints": ["fast < slow"],
+            "executor": "ray",
+        }
+    )
+
+
+def trials_of(result: Any) -> list[dict[str, Any]]:
+    return [t.model_dump(mode="json", exclude={"seconds"}) for t in result.trials]
+
+
+# -- child processes --------------------------------------------------------------------
+
+
+def warm_child(out: Path) -> None:
+    """Ray up and used, then the search timed on it, and serially, in this process."""
+    import ray
+
+    from stratforge.core.executors import RayExecutor, ensure_ray
+    from stratforge.core.optimize import optimize
+    from stratforge.core.settings import get_settings
+
+    spec = search_spec()
+    ensure_ray(get_settings(), workers=2)
+    small = spec.model_copy(update={"trials": 8})
+    optimize(small, executor=RayExecutor(workers=2))  # workers import and load plugins
+    started = time.perf_counter()
+    on_ray = optimize(spec, executor=RayExecutor(workers=2))
+    ray_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    serial = optimize(spec.model_copy(update={"executor": "serial"}))
+    serial_seconds = time.perf_counter() - started
+    ray.shutdown()
+    report = {"warm-ray": ray_seconds, "warm-serial": serial_seconds}
+    out.write_text(json.dumps({"seconds": report, "trials": trials_of(on_ray)}))
+    if trials_of(serial) != trials_of(on_ray):
+        raise SystemExit("warm Ray and serial trials differ")
+
+
+def hybrid_child(config: str, out: Path) -> None:
+    """A cold hybrid search in this process: executor made, search, close, all timed."""
+    from stratforge.core.hybrid import HybridExecutor
+    from stratforge.core.optimize import optimize
+
+    spec = search_spec()
+    started = time.perf_counter()
+    workers = {"hybrid-2": 2, "hybrid-2-driver": 3, "hybrid-1-driver": 2}[config]  # with driver
+    executor = HybridExecutor(
+        workers=workers, driver_trials=config.endswith("driver"), worth_seconds=0
+    )
+    executor.expect(100)
+    try:
+        result = optimize(spec, executor=executor)
+    finally:
+        executor.close()
+    seconds = time.perf_counter() - started
+    report = {"seconds": {config: seconds}, "trials": trials_of(result)}
+    out.write_text(json.dumps({**report, "timeline": executor.timeline}))
+
+
+# -- driver -----------------------------------------------------------------------------
+
+
+def ray_left(temp: Path) -> int:
+    listing = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
+    return sum(str(temp) in line for line in listing.splitlines())
+
+
+def run(config: str, workdir: Path) -> dict[str, Any]:
+    """One configuration in a fresh process with its own Ray temp dir."""
+    temp = Path(tempfile.mkdtemp(prefix="r", dir=workdir))
+    out = workdir / f"{config}.json"
+    env = {**os.environ, "STRATFORGE_RAY_TEMP_DIR": str(temp)}
+    if config.startswith("cli-"):
+        executor = ["--executor", "serial"] if config == "cli-serial" else []
+        command = [*STRATFORGE, "optimize", *GRID, *executor, "--out", str(out)]
+    else:
+        command = [sys.executable, __file__, "--child", config, "--out", str(out)]
+    with OtherLoad() as other:
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        wall = time.perf_counter() - started
+    left = ray_left(temp)
+    started_ray = any(temp.glob("session_*"))
+    shutil.rmtree(temp, ignore_errors=True)
+    if done.returncode:
+        raise SystemExit(f"{config} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    data = json.loads(out.read_text())
+    if config.startswith("cli-"):
+        trials = [{k: v for k, v in t.items() if k != "seconds"} for t in data["trials"]]
+        seconds = {config: wall}
+    else:
+        trials, seconds = data["trials"], data["seconds"]
+    return {
+        "seconds": seconds,
+        "trials": trials,
+        "left": left,
+        "started_ray": started_ray,
+        "other": (other.cpu, other.steal),
+        "timeline": data.get("timeline"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (best of)")
+    parser.add_argument("--variants", action="store_true", help="the hybrid's alternatives")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "warm":
+        warm_child(args.out)
+        return
+    if args.child:
+        hybrid_child(args.child, args.out)
+        return
+    configs = ["cli-serial", "cli-default", "warm"]
+    if args.variants:
+        configs += ["hybrid-2", "hybrid-2-driver", "hybrid-1-driver"]
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}", flush=True)
+    times: dict[str, list[float]] = {}
+    reference = None
+    workdir = Path(tempfile.mkdtemp(prefix="sfcli-", dir="/tmp"))
+    try:
+        for round_ in range(args.repeat):
+            for config in configs:
+                report = run(config, workdir)
+                if reference is None:
+                    reference = report["trials"]
+                elif report["trials"] != reference:
+                    raise SystemExit(f"{config}: trials differ from the first run's")
+                for name, seconds in report["seconds"].items():
+                    times.setdefault(name, []).append(seconds)
+                shown = ", ".join(f"{LABELS[k]} {v:.2f} s" for k, v in report["seconds"].items())
+                timeline = report["timeline"]
+                extra = (
+                    ""
+                    if not timeline
+                    else " ray: " + ", ".join(f"{k} {v:.1f} s" for k, v in timeline.items())
+                )
+                print(
+                    f"  round {round_ + 1}: {shown}; Ray started: "
+                    f"{'yes' if report['started_ray'] else 'no'}, processes left {report['left']}; "
+                    f"other CPU/steal {report['other'][0]:.1f}/{report['other'][1]:.1f} s" + extra,
+                    flush=True,
+                )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report_table(times, len(reference or []))
+
+
+def report_table(times: dict[str, list[float]], trials: int) -> None:
+    best = {name: min(values) for name, values in times.items()}
+    print(f"\n100-trial daily grid ({trials} trials reported, same in every run), best of runs:")
+    print("| configuration | wall time | vs serial | runs |")
+    print("| --- | ---: | ---: | --- |")
+    for name, seconds in best.items():
+        serial = best["warm-serial" if name.startswith("warm") else "cli-serial"]
+        if name.startswith("hybrid"):
+            serial = best["warm-serial"]  # in-process search against in-process search
+        runs = ", ".join(f"{s:.2f}" for s in times[name])
+        print(f"| {LABELS[name]} | {seconds:.2f} s | {serial / seconds:.2f}x | {runs} |")
+    cold = best["cli-serial"] / best["cli-default"]
+    warm = best["warm-serial"] / best["warm-ray"]
+    print(f"\n  [{'met' if cold >= 1.5 else 'MISSED'}] CLI default >= 1.5x CLI serial: {cold:.2f}x")
+    print(f"  [{'met' if warm >= 1.9 else 'MISSED'}] warm Ray >= 1.9x serial: {warm:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
