@@ -9,7 +9,7 @@ import platform
 from array import array
 from collections.abc import Iterator
 from importlib.metadata import version as dist_version
-from typing import Any
+from typing import Any, TypeVar
 
 import backtrader as bt
 import numpy as np
@@ -36,6 +36,8 @@ from stratforge.core.results import (
 )
 from stratforge.futures.broker import FuturesBroker
 
+_Record = TypeVar("_Record", TradeRecord, OrderRecord)
+
 
 def frame_sha256(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256(pd.DatetimeIndex(frame.index).as_unit("us").asi8.tobytes())
@@ -52,8 +54,8 @@ def collect_result(
     recorder: RunRecorder = getattr(strategy.analyzers, RECORDER)
     recorded = recorder.series()
     metrics = run_metrics(strategy)  # first: the records below consume the recorder's
-    trades = [TradeRecord(**r) for r in _records(recorder.trades, ("entry_dt", "exit_dt"))]
-    orders = [OrderRecord(**r) for r in _records(recorder.orders, ("created_dt", "executed_dt"))]
+    trades = _models(TradeRecord, _records(recorder.trades, ("entry_dt", "exit_dt")))
+    orders = _models(OrderRecord, _records(recorder.orders, ("created_dt", "executed_dt")))
     rolls = [RollEvent(**r) for r in _dated(getattr(strategy.broker, "roll_events", []))]
     settlements = [
         SettlementEvent(**r) for r in _dated(getattr(strategy.broker, "settlement_events", []))
@@ -219,6 +221,22 @@ def _records(raw: list[dict[str, Any]], dt_keys: tuple[str, ...]) -> Iterator[di
         for name, texts in columns.items():
             out[name] = texts[i]
         yield out
+
+
+def _models(model: type[_Record], records: Iterator[dict[str, Any]]) -> list[_Record]:
+    """Validated records sharing one ``fields_set`` per set of fields given: pydantic keeps a
+    set per instance (728 bytes for an order), more than the record's own values, and a
+    run's records all set the same fields."""
+    shared: dict[frozenset[str], set[str]] = {}
+    out = []
+    for record in records:
+        item = model(**record)
+        given = item.__pydantic_fields_set__
+        object.__setattr__(
+            item, "__pydantic_fields_set__", shared.setdefault(frozenset(given), given)
+        )
+        out.append(item)
+    return out
 
 
 def _indicator_records(strategy: bt.Strategy) -> list[IndicatorRecord]:

@@ -61,13 +61,11 @@ def encode_result(result: RunResult) -> bytes:
         _member(archive, MANIFEST, json.dumps(manifest, separators=(",", ":")).encode())
         _member(archive, HEAD, head)
         equity = result.equity
-        _member(
+        _table(
             archive,
             "equity.parquet",
-            _table(
-                equity.datetime,
-                {"value": equity.value, "cash": equity.cash, "position": equity.position},
-            ),
+            equity.datetime,
+            {"value": equity.value, "cash": equity.cash, "position": equity.position},
         )
         for position, prices in enumerate(result.prices):
             columns = {
@@ -75,10 +73,10 @@ def encode_result(result: RunResult) -> bytes:
                 for name in _PRICE_FIELDS
                 if getattr(prices, name) is not None
             }
-            _member(archive, f"prices/{position}.parquet", _table(prices.datetime, columns))
+            _table(archive, f"prices/{position}.parquet", prices.datetime, columns)
         for position, indicator in enumerate(result.indicators):
             lines = {f"line{i}": column for i, column in enumerate(indicator.lines.values())}
-            _member(archive, f"indicators/{position}.parquet", _table(None, lines))
+            _table(archive, f"indicators/{position}.parquet", None, lines)
     return buffer.getvalue()
 
 
@@ -114,32 +112,41 @@ def decode_result(data: bytes) -> RunResult:
     return RunResult.model_validate(decode_document(data))
 
 
-def _member(archive: zipfile.ZipFile, name: str, payload: bytes) -> None:
+def _info(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = zipfile.ZIP_STORED  # Parquet pages are compressed already
-    archive.writestr(info, payload)
+    return info
 
 
-def _table(times: TimeColumn | None, columns: dict[str, FloatColumn]) -> bytes:
+def _member(archive: zipfile.ZipFile, name: str, payload: bytes) -> None:
+    archive.writestr(_info(name), payload)
+
+
+def _table(
+    archive: zipfile.ZipFile,
+    member: str,
+    times: TimeColumn | None,
+    columns: dict[str, FloatColumn],
+) -> None:
+    """One Parquet member, written straight into the archive (no copy of its bytes)."""
     arrays: dict[str, pa.Array] = {}
     encodings: dict[str, str] = {}
     if times is not None:
         arrays[_TIME] = pa.array(times.millis, type=pa.int64())
         encodings[_TIME] = "DELTA_BINARY_PACKED"
-    for name, column in columns.items():
-        arrays[name] = pa.array(column.values, type=pa.float64(), from_pandas=False)
-        encodings[name] = "BYTE_STREAM_SPLIT"
-    sink = io.BytesIO()
-    pq.write_table(
-        pa.table(arrays),
-        sink,
-        compression="zstd",
-        use_dictionary=False,
-        column_encoding=encodings,
-        write_statistics=False,
-        store_schema=False,
-    )
-    return sink.getvalue()
+    for field, column in columns.items():
+        arrays[field] = pa.array(column.values, type=pa.float64(), from_pandas=False)
+        encodings[field] = "BYTE_STREAM_SPLIT"
+    with archive.open(_info(member), mode="w") as sink:
+        pq.write_table(
+            pa.table(arrays),
+            sink,
+            compression="zstd",
+            use_dictionary=False,
+            column_encoding=encodings,
+            write_statistics=False,
+            store_schema=False,
+        )
 
 
 def _read(archive: zipfile.ZipFile, name: str) -> dict[str, np.ndarray]:
