@@ -86,6 +86,46 @@ class _Column(Sequence[Any]):
     def tolist(self) -> list[Any]:
         raise NotImplementedError
 
+    def json_list(self) -> list[Any]:
+        """The values as JSON lists them."""
+        return self.tolist()
+
+    # -- pydantic: validated from a list (or a column, kept as it is), a list in JSON --------
+
+    _expected = "a list"
+
+    @classmethod
+    def _json_items(cls) -> core_schema.CoreSchema:
+        raise NotImplementedError
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _column_json, when_used="json"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, _schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(core_schema.list_schema(cls._json_items()))
+
+    @classmethod
+    def _validate(cls, value: Any) -> Any:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
+            raise ValueError(f"expected {cls._expected}")
+        try:
+            return cls(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"expected {cls._expected}: {exc}") from None
+
     @property
     def nbytes(self) -> int:
         return int(self._array.nbytes)
@@ -125,45 +165,22 @@ class FloatColumn(_Column):
             out[i] = None
         return out
 
-    def json_list(self) -> list[float]:
+    def json_list(self) -> list[Any]:
         """The values with NaN kept: pydantic writes NaN as ``null`` in JSON."""
-        values: list[float] = self._array.tolist()
+        values: list[Any] = self._array.tolist()
         return values
+
+    _expected = "a list of numbers"
+
+    @classmethod
+    def _json_items(cls) -> core_schema.CoreSchema:
+        return core_schema.nullable_schema(core_schema.float_schema())
 
     def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
         hits = np.flatnonzero(self._array[start:stop] == value)
         if not len(hits):
             raise ValueError(f"{value!r} is not in the column")
         return start + int(hits[0])
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, _source: Any, _handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls._validate,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                _float_json, when_used="json"
-            ),
-        )
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, _schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        items = core_schema.nullable_schema(core_schema.float_schema())
-        return handler(core_schema.list_schema(items))
-
-    @classmethod
-    def _validate(cls, value: Any) -> FloatColumn:
-        if isinstance(value, FloatColumn):
-            return value
-        if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
-            raise ValueError("expected a list of numbers")
-        try:
-            return cls(value)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"expected a list of numbers: {exc}") from None
 
 
 class TimeColumn(_Column):
@@ -193,6 +210,12 @@ class TimeColumn(_Column):
     def tolist(self) -> list[str]:
         return iso_times(self._array)
 
+    _expected = "a list of ISO-8601 times"
+
+    @classmethod
+    def _json_items(cls) -> core_schema.CoreSchema:
+        return core_schema.str_schema()
+
     def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
         try:
             wanted = int(to_millis([value])[0])
@@ -210,41 +233,9 @@ class TimeColumn(_Column):
             return False
         return True
 
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, _source: Any, _handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls._validate,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                _time_json, when_used="json"
-            ),
-        )
 
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, _schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        return handler(core_schema.list_schema(core_schema.str_schema()))
-
-    @classmethod
-    def _validate(cls, value: Any) -> TimeColumn:
-        if isinstance(value, TimeColumn):
-            return value
-        if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
-            raise ValueError("expected a list of ISO-8601 times")
-        try:
-            return cls(value)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"expected a list of ISO-8601 times: {exc}") from None
-
-
-def _float_json(column: FloatColumn) -> list[float]:
+def _column_json(column: _Column) -> list[Any]:
     return column.json_list()
-
-
-def _time_json(column: TimeColumn) -> list[str]:
-    return column.tolist()
 
 
 def plain(value: Any) -> Any:
