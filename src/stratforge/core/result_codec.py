@@ -34,6 +34,9 @@ MANIFEST = "manifest.json"
 _TIME = "t"
 _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 _PRICE_FIELDS = ("open", "high", "low", "close", "volume", "raw_close")
+_ROW_GROUP = 262_144
+"""Rows per Parquet row group: the writer holds one group's encoded pages at a time, so a
+multi-million-bar result is written in bounded memory."""
 
 
 def is_encoded(data: bytes) -> bool:
@@ -142,6 +145,7 @@ def _table(
             pa.table(arrays),
             sink,
             compression="zstd",
+            row_group_size=_ROW_GROUP,
             use_dictionary=False,
             column_encoding=encodings,
             write_statistics=False,
