@@ -1,9 +1,10 @@
 """A RunResult's stored form: one zip of a JSON head and Parquet tables.
 
 The head (``result.json``, beside a small ``manifest.json`` naming the format and the
-indicators' lines) holds everything but the per-bar series: spec, metrics, trades,
-orders, rolls, analyzers, provenance, and each price series' and indicator's name and
-options. The series go in Parquet tables, one per clock: ``equity.parquet`` (the run's
+indicators' lines) holds everything but the per-bar series and the trade and order records:
+spec, metrics, rolls, analyzers, provenance, and each price series' and indicator's name and
+options. Trades and orders are Parquet tables of their own (``trades.parquet``,
+``orders.parquet``, a row per record). The series go in Parquet tables, one per clock: ``equity.parquet`` (the run's
 steps), ``prices/<i>.parquet`` (a feed's bars) and ``indicators/<i>.parquet`` (an
 indicator's lines on its data's bars). Floats are stored as float64 with byte-stream-split
 encoding and times as int64 milliseconds with delta encoding, both zstd-compressed, so a
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel
 
 from stratforge.core.columns import FloatColumn, TimeColumn
 from stratforge.core.results import RunResult
@@ -34,6 +36,7 @@ MANIFEST = "manifest.json"
 _TIME = "t"
 _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 _PRICE_FIELDS = ("open", "high", "low", "close", "volume", "raw_close")
+_RECORD_PARTS = ("trades", "orders")
 _ROW_GROUP = 262_144
 """Rows per Parquet row group: the writer holds one group's encoded pages at a time, so a
 multi-million-bar result is written in bounded memory."""
@@ -53,6 +56,8 @@ def encode_result(result: RunResult) -> bytes:
             "equity": True,
             "prices": {"__all__": {"datetime", *_PRICE_FIELDS}},
             "indicators": {"__all__": {"lines"}},
+            "trades": True,
+            "orders": True,
         },
     ).encode()
     manifest = {
@@ -63,6 +68,8 @@ def encode_result(result: RunResult) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         _member(archive, MANIFEST, json.dumps(manifest, separators=(",", ":")).encode())
         _member(archive, HEAD, head)
+        for part in _RECORD_PARTS:
+            _records_table(archive, part, getattr(result, part))
         equity = result.equity
         _table(
             archive,
@@ -91,6 +98,13 @@ def decode_document(data: bytes) -> dict[str, Any]:
         if manifest.get("format") != FORMAT:
             raise ValueError("not a stratforge result blob")
         head: dict[str, Any] = json.loads(archive.read(HEAD))
+        names = set(archive.namelist())
+        for part in _RECORD_PARTS:
+            member = f"{part}.parquet"
+            if member in names:
+                head[part] = pq.read_table(pa.BufferReader(archive.read(member))).to_pylist()
+            else:  # none (or a blob that kept them in its head)
+                head.setdefault(part, [])
         equity = _read(archive, "equity.parquet")
         head["equity"] = {
             "datetime": TimeColumn(equity[_TIME]),
@@ -113,6 +127,18 @@ def decode_document(data: bytes) -> dict[str, Any]:
 def decode_result(data: bytes) -> RunResult:
     """The RunResult stored as *data* by ``encode_result``."""
     return RunResult.model_validate(decode_document(data))
+
+
+def _records_table(archive: zipfile.ZipFile, part: str, records: list[BaseModel]) -> None:
+    """Trades or orders as a Parquet table, a column at a time: a run's tens of thousands of
+    records never pass through one big JSON text (a 3.5M-bar run's 135,000 orders would add
+    150 MiB to the peak)."""
+    if not records:
+        return  # read back as an empty list
+    fields = list(type(records[0]).model_fields)
+    columns = {name: pa.array([getattr(r, name) for r in records]) for name in fields}
+    with archive.open(_info(f"{part}.parquet"), mode="w") as sink:
+        pq.write_table(pa.table(columns), sink, compression="zstd", write_statistics=False)
 
 
 def _info(name: str) -> zipfile.ZipInfo:
