@@ -4,12 +4,12 @@ The head (``result.json``, beside a small ``manifest.json`` naming the format an
 indicators' lines) holds everything but the per-bar series and the trade and order records:
 spec, metrics, rolls, analyzers, provenance, and each price series' and indicator's name and
 options. Trades and orders are Parquet tables of their own (``trades.parquet``,
-``orders.parquet``, a row per record). The series go in Parquet tables, one per clock: ``equity.parquet`` (the run's
-steps), ``prices/<i>.parquet`` (a feed's bars) and ``indicators/<i>.parquet`` (an
-indicator's lines on its data's bars). Floats are stored as float64 with byte-stream-split
-encoding and times as int64 milliseconds with delta encoding, both zstd-compressed, so a
-million bars take a few megabytes where JSON took hundreds, and reading them back makes
-arrays, not Python objects.
+``orders.parquet``, a row per record). The series go in Parquet tables, one per clock:
+``equity.parquet`` (the run's steps), ``prices/<i>.parquet`` (a feed's bars) and
+``indicators/<i>.parquet`` (an indicator's lines on its data's bars). Floats are stored as
+float64 with byte-stream-split encoding and times as int64 milliseconds with delta encoding,
+both zstd-compressed, so a million bars take a few megabytes where JSON took hundreds, and
+reading them back makes arrays, not Python objects.
 
 The zip is written with fixed member times and Parquet without wall-clock metadata, so equal
 results give equal bytes (the blob store names a blob by its hash).
