@@ -25,6 +25,7 @@ from stratforge.core.recorder import RunRecorder
 from stratforge.core.result_codec import decode_document, decode_result, encode_result, is_encoded
 from stratforge.core.results import RunResult
 from stratforge.core.settings import Settings
+from stratforge.data import generate_synthetic
 from stratforge.store.blobs import BlobStore
 from stratforge.store.db import make_engine, migrate
 from stratforge.store.results import load_document
@@ -96,6 +97,12 @@ def test_the_json_is_the_list_format(stock_run: RunResult) -> None:
     sma = next(r for r in document["indicators"] if r["indicator"] == "SMA")
     first = next(iter(sma["lines"].values()))
     assert first[0] is None and isinstance(first[-1], float)
+    # against the input bars, formatted by pandas rather than by the columns
+    bars = generate_synthetic(bars=600, seed=3)
+    expected_times = [t.strftime("%Y-%m-%dT%H:%M:%S") for t in bars.index]
+    assert document["prices"][0]["datetime"] == expected_times
+    assert document["prices"][0]["close"] == bars["close"].tolist()
+    assert equity["datetime"] == expected_times
     again = RunResult.model_validate_json(stock_run.to_json())
     assert again.deterministic_json() == stock_run.deterministic_json()
 
@@ -206,3 +213,27 @@ def test_a_backtest_stored_as_json_before_still_reads(tmp_path: Path, stock_run:
         assert page["datetime"] == stock_run.equity.datetime.tolist()[:4]
         report = client.get("/api/v1/backtests/bt_oldjson/report")
         assert report.status_code == 200 and "<html" in report.text.lower()
+
+
+@pytest.mark.slow
+def test_a_backtest_run_on_ray_is_stored_and_served_like_one_run_here(tmp_path: Path) -> None:
+    """The service's default executor: the Ray worker encodes the result, the driver stores
+    the blob, the API serves the same JSON as a run in this process."""
+    import ray
+
+    body = {
+        "strategy": {"name": "sma_cross", "params": {"fast": 5, "slow": 20}},
+        "data": {"source": "synthetic", "args": {"bars": 2000, "timeframe": "minutes"}},
+    }
+    here = json.loads(run_backtest(RunSpec.model_validate(body)).to_json())
+    settings = Settings(data_dir=tmp_path, job_executor="ray", project=False, result_cache=False)
+    try:
+        with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+            job = wait_for(client, submit(client, "backtests", body)["links"]["self"], 180)
+            assert job["status"] == "completed", job
+            stored = client.get(f"/api/v1/backtests/{job['id']}/result").json()
+    finally:
+        ray.shutdown()
+    assert list((tmp_path / "results").rglob("*.bin"))  # the compact form, not JSON
+    for part in ("equity", "trades", "orders", "prices", "indicators", "metrics"):
+        assert stored[part] == here[part], part

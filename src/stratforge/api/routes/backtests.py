@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
@@ -21,6 +21,19 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=200, description="Same key + same body: same run."),
 ]
+
+RowOffset = Annotated[int, Query(ge=0, description="Rows (or steps) to skip.")]
+RowLimit = Annotated[
+    int | None, Query(ge=1, description="Rows (or steps) to return at most; all by default.")
+]
+
+
+def _rows(offset: RowOffset = 0, limit: RowLimit = None) -> slice:
+    """The page a part endpoint returns: ``offset``/``limit`` as one slice."""
+    return slice(offset, None if limit is None else offset + limit)
+
+
+Rows = Annotated[slice, Depends(_rows)]
 
 
 @router.post("", status_code=202, response_model=BacktestOut)
@@ -107,12 +120,11 @@ def get_trades(
     state: StateDep,
     session: SessionDep,
     job_id: str,
+    rows: Rows,
     format: _jobs.Format = "json",
-    offset: RowOffset = 0,
-    limit: RowLimit = None,
 ) -> Any:
     """The run's trades, from storage, as JSON or CSV."""
-    return _part(state, session, job_id, "trades", format, slice(offset, _end(offset, limit)))
+    return _part(state, session, job_id, "trades", format, rows)
 
 
 @router.get("/{job_id}/orders")
@@ -120,12 +132,11 @@ def get_orders(
     state: StateDep,
     session: SessionDep,
     job_id: str,
+    rows: Rows,
     format: _jobs.Format = "json",
-    offset: RowOffset = 0,
-    limit: RowLimit = None,
 ) -> Any:
     """The run's orders, from storage, as JSON or CSV."""
-    return _part(state, session, job_id, "orders", format, slice(offset, _end(offset, limit)))
+    return _part(state, session, job_id, "orders", format, rows)
 
 
 @router.get("/{job_id}/equity")
@@ -133,13 +144,12 @@ def get_equity(
     state: StateDep,
     session: SessionDep,
     job_id: str,
+    rows: Rows,
     format: _jobs.Format = "json",
-    offset: RowOffset = 0,
-    limit: RowLimit = None,
 ) -> Any:
     """The run's equity (per-step datetime, value, cash, position columns), from storage, as
     JSON or CSV; ``offset``/``limit`` page through the steps of a long run."""
-    return _part(state, session, job_id, "equity", format, slice(offset, _end(offset, limit)))
+    return _part(state, session, job_id, "equity", format, rows)
 
 
 @router.get("/{job_id}/rolls")
@@ -147,22 +157,11 @@ def get_rolls(
     state: StateDep,
     session: SessionDep,
     job_id: str,
+    rows: Rows,
     format: _jobs.Format = "json",
-    offset: RowOffset = 0,
-    limit: RowLimit = None,
 ) -> Any:
     """The run's rolls, from storage, as JSON or CSV."""
-    return _part(state, session, job_id, "rolls", format, slice(offset, _end(offset, limit)))
-
-
-RowOffset = Annotated[int, Query(ge=0, description="Rows (or steps) to skip.")]
-RowLimit = Annotated[
-    int | None, Query(ge=1, description="Rows (or steps) to return at most; all by default.")
-]
-
-
-def _end(offset: int, limit: int | None) -> int | None:
-    return None if limit is None else offset + limit
+    return _part(state, session, job_id, "rolls", format, rows)
 
 
 def _part(
