@@ -4,8 +4,10 @@ before Ray is up; a walk-forward through the same path; nothing of Ray left afte
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -285,3 +287,47 @@ def test_one_process_never_starts_ray_and_idle_cores_are_read(plugins: Plugins) 
         executor.close()
     assert not executor.ray_started and not ray.is_initialized() and result.completed == 13
     assert 0.0 <= idle.cores() <= (os.cpu_count() or 1)
+
+
+BLAS_BESIDE_RAY_START = """
+import sys
+import numpy as np
+from stratforge.core.hybrid import HybridExecutor
+from stratforge.core.settings import Settings
+
+executor = HybridExecutor(workers=2, worth_seconds=0, settings=Settings(ray_temp_dir=sys.argv[1]))
+executor.expect(None)  # unknown length: Ray starts at once, in the starter thread
+rng = np.random.default_rng(0)
+masks, sums = rng.random((12870, 16)), rng.random((16, 600))  # PBO's product, 16 blocks
+products = 0
+while not executor._ready.is_set() or products < 50:
+    (masks @ sums).sum()
+    products += 1
+executor.close()
+print("products", products)
+"""
+
+
+def test_matrix_products_beside_ray_starting_never_hang(tmp_path: Path) -> None:
+    """A walk-forward's PBO multiplies matrices on the main thread while the starter
+    thread forks Ray's daemons: with OpenBLAS's thread pool that product never returned
+    (the CLI hung in window 3, every time in this loop). BLAS on one thread lets it end."""
+    temp = Path(tempfile.mkdtemp(prefix="sfhb-", dir="/tmp"))
+    script = tmp_path / "blas_beside_ray.py"
+    script.write_text(BLAS_BESIDE_RAY_START)
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script), str(temp)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert int(done.stdout.split()[-1]) >= 50
+        assert no_ray_left(temp)
+    finally:  # a hung run leaves Ray's daemons of this temp dir: stop them
+        for line in ray_processes(temp):
+            with contextlib.suppress(OSError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from stratforge.core.engine import PreparedRun
@@ -255,6 +255,23 @@ def shutdown_ray() -> None:
         with contextlib.suppress(OSError):
             info.process.kill()
     ray.shutdown()
+
+
+def one_blas_thread() -> Callable[[], None]:
+    """Run numpy's BLAS on the calling thread only, until the returned function restores it.
+
+    Starting Ray forks its daemons from the thread that calls ``ray.init``. OpenBLAS shuts
+    its thread pool down around a fork, so a matrix product that another thread of this
+    process has under way (the PBO of a walk-forward window, computed while the CLI starts
+    Ray beside it) waits for ever for pool threads that are gone: the CLI hung there. Call
+    this before a thread that may start Ray exists; a single-threaded product is as fast
+    on the small matrices a driver multiplies, and Ray's workers are separate processes.
+    """
+    import numpy  # noqa: F401  (its BLAS is loaded, so the limit reaches it)
+    from threadpoolctl import threadpool_limits
+
+    limits = threadpool_limits(limits=1, user_api="blas")
+    return limits.restore_original_limits
 
 
 def make_executor(name: str, *, workers: int | None = None, address: str | None = None) -> Any:

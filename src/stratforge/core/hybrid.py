@@ -22,7 +22,7 @@ from collections import deque
 from typing import Any
 
 from stratforge.core.engine import PreparedRun
-from stratforge.core.executors import RayExecutor
+from stratforge.core.executors import RayExecutor, one_blas_thread
 from stratforge.core.settings import Settings, get_settings
 from stratforge.core.trials import Trial, run_trial
 
@@ -80,9 +80,12 @@ class HybridExecutor:
         self._skip = False
         self._ready = threading.Event()  # the starter has finished, well or not
         self._released = threading.Event()  # Ray is shut down: the starter may end
+        self._restore_blas = lambda: None
         if self.ray_workers < 1:  # one process: nothing for Ray to add
             self._skip = True
             self._go.set()
+        else:  # Ray may start beside the trials: no BLAS pool for its fork to break
+            self._restore_blas = one_blas_thread()
         self._starter = threading.Thread(target=self._start_ray, name="stratforge-ray-start")
         self._starter.daemon = True
         self._starter.start()
@@ -147,6 +150,7 @@ class HybridExecutor:
             self._ray = self._starting = None
             self._released.set()
             self._starter.join()
+            self._restore_blas()
 
     @property
     def ray_started(self) -> bool:

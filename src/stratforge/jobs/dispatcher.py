@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from stratforge.core.executors import ensure_ray, ray_health
+from stratforge.core.executors import ensure_ray, one_blas_thread, ray_health
 from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.jobs.run import JobRunner, RunningJob
@@ -60,6 +60,7 @@ class Dispatcher:
         if not self.settings.run_jobs:
             return
         if self.settings.job_executor == "ray":
+            one_blas_thread()  # for the server's life: jobs run beside Ray's start
             self._loop.run_in_executor(self._pool, self._start_ray)
         self._task = asyncio.create_task(self._run_forever(), name="stratforge-dispatcher")
 
