@@ -208,8 +208,9 @@ def job_snapshot(session: Session, *, table: JobTable, job_id: str) -> dict[str,
         "message": job.message,
         "error": job.error,
     }
-    if isinstance(job, Optimization):
+    if isinstance(job, Optimization):  # a follower's bar counts trials done and failed
         snapshot["trials_done"] = job.trials_done
+        snapshot["trials_failed"] = job.trials_failed
     return snapshot
 
 
