@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stratforge.cli import remote
 from stratforge.cli.common import current_settings, err, load_plugins, out, user_errors
-from stratforge.cli.options import DataOption, search_spec
+from stratforge.cli.options import ApiKeyOption, DataOption, ServerOption, search_spec
 from stratforge.core.errors import SpecError
 
 if TYPE_CHECKING:
-    from stratforge.core.optimize import SearchResult
+    from stratforge.client import Job
+    from stratforge.core.optimize import OptimizeSpec, SearchResult
     from stratforge.core.trials import Trial
-    from stratforge.core.walkforward import WalkForwardResult, WindowResult
+    from stratforge.core.walkforward import WalkForwardResult, WalkForwardSpec, WindowResult
 
 SpecFile = Annotated[
     Path | None, typer.Option("--spec", help="Base RunSpec (JSON file) instead of the options.")
@@ -26,7 +28,7 @@ SpecFile = Annotated[
 
 
 class TrialProgress:
-    """A rich progress bar fed by the search's trial callback."""
+    """A rich progress bar fed by the search's trial callback (or a server's events)."""
 
     def __init__(self, total: int | None, metric: str) -> None:
         from rich.progress import (
@@ -57,12 +59,24 @@ class TrialProgress:
                 self.bar.update(self.task, total=total - 1)
             return
         best = progress.best.objective if progress.best else None
+        self.update(progress.done, progress.failed, None if best is None else f"{best:.4g}")
+
+    def update(self, done: int, failed: int | None, best: str | None) -> None:
+        """Trials done and failed so far and the best objective as text; also fed by a
+        search's event stream on a server (``cli.remote``), where failures may be unknown."""
         self.bar.update(
             self.task,
-            completed=progress.done,
-            failed=progress.failed,
-            best="-" if best is None else f"{self.metric}={best:.4g}",
+            completed=done,
+            failed="-" if failed is None else failed,
+            best="-" if best is None else f"{self.metric}={best}",
         )
+
+    def show(self, job: Job) -> None:
+        """A search's snapshot from a server's event stream (``cli.remote``)."""
+        total = job.raw.get("trials_total")
+        if total and self.bar.tasks[0].total is None:
+            self.bar.update(self.task, total=total)
+        self.update(*remote.search_counts(job))
 
     def __enter__(self) -> TrialProgress:
         self.bar.__enter__()
@@ -151,6 +165,7 @@ def _expect(runner: Any, trials: int | None) -> None:
 
 
 def optimize_command(
+    context: typer.Context,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -193,22 +208,23 @@ def optimize_command(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Export all trials (.csv or .json).")
     ] = None,
+    server: ServerOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Search strategy parameters (grid, random, ...) in parallel on Ray or serially."""
-    from stratforge.core.optimize import OptimizeSpec, optimize
-    from stratforge.jobs.plan import plan_search
+    from stratforge.core.optimize import OptimizeSpec, SearchResult
 
+    options = locals()
+    remote.check_options(context, server, LOCAL_ONLY)
     with user_errors():
-        spec = OptimizeSpec.model_validate(search_spec(locals()))
-        plugins = load_plugins()
-        total = plan_search(spec, plugins).trials
-        runner = _executor(spec.executor, spec.workers, ray_address)
-        _expect(runner, total)
-        try:
-            with TrialProgress(total, spec.metric) as progress:
-                result = optimize(spec, plugins=plugins, executor=runner, on_trial=progress)
-        finally:
-            runner.close()
+        spec = OptimizeSpec.model_validate(search_spec(options))
+    if server is None:
+        result = search_locally(spec, ray_address)
+    else:
+        progress = TrialProgress(None, spec.metric)
+        document = remote.run_job(remote.Server(server, api_key), "optimize", spec, progress)
+        result = SearchResult.model_validate(document)
+    with user_errors():
         if out_file is not None:
             export_trials(result, out_file)
     print_top(result, top, spec.maximize, spec.metric)
@@ -218,7 +234,35 @@ def optimize_command(
         raise typer.Exit(130)
 
 
+LOCAL_ONLY = {
+    "executor": "the server runs the trials on its own executor (STRATFORGE_JOB_EXECUTOR "
+    "where it runs); drop --executor",
+    "ray_address": "the server uses its own Ray (STRATFORGE_RAY_ADDRESS where it runs); "
+    "drop --ray-address",
+}
+"""A search's options that choose where it runs on this machine, and the fix with --server
+(``--workers`` goes with the spec: the server's Ray runs the search on that many)."""
+
+
+def search_locally(spec: OptimizeSpec, ray_address: str | None) -> SearchResult:
+    """Run the search here, its trials on the executor it names, with a progress bar."""
+    from stratforge.core.optimize import optimize
+    from stratforge.jobs.plan import plan_search
+
+    with user_errors():
+        plugins = load_plugins()
+        total = plan_search(spec, plugins).trials
+        runner = _executor(spec.executor, spec.workers, ray_address)
+        _expect(runner, total)
+        try:
+            with TrialProgress(total, spec.metric) as progress:
+                return optimize(spec, plugins=plugins, executor=runner, on_trial=progress)
+        finally:
+            runner.close()
+
+
 def walkforward_command(
+    context: typer.Context,
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="As for optimize.")
     ] = None,
@@ -254,22 +298,44 @@ def walkforward_command(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the result (.json).")
     ] = None,
+    server: ServerOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Walk-forward analysis: optimise on each train window, test the best on the next."""
-    from stratforge.core.walkforward import WalkForwardSpec, walk_forward
-    from stratforge.jobs.plan import plan_search
+    from stratforge.core.walkforward import WalkForwardResult, WalkForwardSpec
 
+    options = locals()
+    remote.check_options(context, server, LOCAL_ONLY)
     with user_errors():
-        options = locals()
         search = search_spec(options)
         spec = WalkForwardSpec.model_validate(
             {"search": search, "train": train, "test": test, "step": step, "anchored": anchored}
         )
+    if server is None:
+        result = walk_forward_locally(spec, ray_address)
+    else:
+        bar = remote.JobBar("windows")
+        document = remote.run_job(remote.Server(server, api_key), "walkforward", spec, bar)
+        result = WalkForwardResult.model_validate(document)
+    with user_errors():
+        if out_file is not None:
+            out_file.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    print_walkforward(result, spec.search.metric)
+    if out_file is not None:
+        out.print(f"walk-forward result written to {out_file}")
+
+
+def walk_forward_locally(spec: WalkForwardSpec, ray_address: str | None) -> WalkForwardResult:
+    """Run the analysis here, printing each window as it finishes."""
+    from stratforge.core.walkforward import walk_forward
+    from stratforge.jobs.plan import plan_search
+
+    with user_errors():
         plugins = load_plugins()
         per_window = plan_search(spec.search, plugins, where="search.").trials  # API's names
         runner = _executor(spec.search.executor, spec.search.workers, ray_address)
         try:
-            result = walk_forward(
+            return walk_forward(
                 spec,
                 plugins=plugins,
                 executor=runner,
@@ -278,11 +344,6 @@ def walkforward_command(
             )
         finally:
             runner.close()
-        if out_file is not None:
-            out_file.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    print_walkforward(result, spec.search.metric)
-    if out_file is not None:
-        out.print(f"walk-forward result written to {out_file}")
 
 
 def print_window(w: WindowResult) -> None:

@@ -52,6 +52,19 @@ ColumnsOption = Annotated[
     ),
 ]
 
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="URL of a running `stratforge serve` (e.g. http://127.0.0.1:8000): submit the job "
+        "there and follow it; Ctrl-C asks whether to cancel it.",
+    ),
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option("--api-key", envvar="STRATFORGE_API_KEY", help="The server's API key."),
+]
+
 
 def parse_assignments(pairs: list[str] | None, option: str) -> dict[str, str]:
     """``name=value`` pairs from repeated options; values stay strings for coercion."""

@@ -8,18 +8,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stratforge.cli import remote
 from stratforge.cli.common import imports_without_gc, load_plugins, out, user_errors
 from stratforge.cli.options import (
+    ApiKeyOption,
     ColumnsOption,
     DataArgOption,
     DataOption,
     NoHeaderOption,
     ParamOption,
     RunFlags,
+    ServerOption,
     StrategyOption,
     lookahead_spec,
     read_run_spec,
@@ -30,11 +33,13 @@ if TYPE_CHECKING:
     from stratforge.core.lookahead import LookaheadReport
     from stratforge.core.plugins import Plugins
     from stratforge.core.results import RunResult
+    from stratforge.core.spec import RunSpec
 
 
 # Over 60 lines only by its signature: one typer option per flag, as --help lists them. The
 # body is a few lines; the flags become a RunSpec in cli/options.py.
 def run(
+    context: typer.Context,
     strategy: StrategyOption = "sma_cross",
     param: ParamOption = None,
     data: DataOption = None,
@@ -109,21 +114,64 @@ def run(
     report_file: Annotated[
         Path | None, typer.Option("--report", help="Write an interactive HTML report here.")
     ] = None,
+    server: ServerOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Run one backtest and print its summary."""
-    with imports_without_gc():
-        from stratforge.cli.output import print_summary
-        from stratforge.core.engine import run_backtest
-
     flags = RunFlags.pick(locals())
-    with user_errors():
+    remote.check_options(context, server, {"csv": CSV_ON_A_SERVER})
+    with imports_without_gc(), user_errors():
         spec = read_run_spec(spec_file) if spec_file is not None else run_spec(flags)
-        plugins = load_plugins()
-        result = run_backtest(spec, plugins=plugins)
+    plugins = None
+    if server is not None:
+        bar = remote.JobBar("bars")
+        document = remote.run_job(remote.Server(server, api_key), "backtest", spec, bar)
+        result = load_result(document)
+    else:
+        plugins = load_plugins_quietly()
+        result = run_locally(spec, plugins)
+    with user_errors():
         if out_file is not None:
             result.write(out_file)
         if report_file is not None:
-            write_run_report(result, report_file, plugins)
+            write_run_report(result, report_file, plugins or load_plugins())
+    print_run(result, as_json, out_file, report_file)
+
+
+CSV_ON_A_SERVER = (
+    "the server cannot read a file on this machine: upload it as a dataset "
+    "(POST /api/v1/datasets) and pass --data dataset -a id=ID, or name a file on the server "
+    "with --data csv -a path=PATH"
+)
+
+
+def load_plugins_quietly() -> Plugins:
+    """The plugins, with bad ones reported as one line (``user_errors``)."""
+    with user_errors():
+        return load_plugins()
+
+
+def run_locally(spec: RunSpec, plugins: Plugins) -> RunResult:
+    with imports_without_gc():
+        from stratforge.core.engine import run_backtest
+
+    with user_errors():
+        return run_backtest(spec, plugins=plugins)
+
+
+def load_result(document: dict[str, Any]) -> RunResult:
+    """A stored result document (a server's) as the RunResult a local run returns."""
+    from stratforge.core.results import RunResult
+
+    return RunResult.model_validate(document)
+
+
+def print_run(
+    result: RunResult, as_json: bool, out_file: Path | None, report_file: Path | None
+) -> None:
+    """The summary tables (or the JSON) and where the files went."""
+    from stratforge.cli.output import print_summary
+
     if as_json:
         sys.stdout.write(result.to_json() + "\n")
         return
