@@ -190,26 +190,31 @@ class Client:
         ending once it has finished. Reconnects when the stream ends early (a restart of
         the server) and reads the job every second if there is no stream to follow."""
         current = self.job(job)
+        if current.finished:
+            yield current
+            return
         yield current
         failures = 0
         while not current.finished:
             try:
                 for snapshot in self._stream(f"/{current.resource}/{current.id}/events"):
-                    current = current.updated(snapshot)
+                    fresh = current.updated(snapshot)
                     failures = 0
-                    yield current
+                    if fresh.finished or fresh.state != current.state:
+                        current = fresh
+                        if fresh.finished:
+                            break  # yielded below, read whole
+                        yield current
             except (httpx.TransportError, ServerUnavailable):
                 failures += 1
             if current.finished:
                 break
             time.sleep(min(POLL_SECONDS * failures, 5.0))
-            fresh = self.job(current)  # missed events: read the job itself
-            if fresh != current:
-                current = fresh
-                yield current
-        final = self.job(current)  # the whole record: metrics, best trial, links
-        if final != current:
-            yield final
+            fresh = self.job(current)  # events missed meanwhile: read the job itself
+            if fresh.state != current.state and not fresh.finished:
+                yield fresh
+            current = fresh
+        yield self.job(current)  # the whole record: metrics, best trial, links
 
     def wait(
         self,

@@ -57,6 +57,11 @@ class Job:
         return Job.from_api({**self.raw, "kind": self.kind, **snapshot}, self.kind)
 
     @property
+    def state(self) -> tuple[Any, ...]:
+        """What an event can change: a new state is worth reporting, the same is not."""
+        return (self.status, self.progress, self.message, self.error, self.raw.get("trials_done"))
+
+    @property
     def resource(self) -> str:
         return RESOURCES[self.kind]
 
