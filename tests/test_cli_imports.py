@@ -26,8 +26,11 @@ HEAVY_FOR_HELP = (
     "optuna",
     "stratforge.core.engine",
     "stratforge.core.plugins",
+    "stratforge.client",
+    "httpx",
 )
-"""Nothing of the engine, nor the libraries under it, for ``--help``."""
+"""Nothing of the engine, nor the libraries under it, for ``--help`` (nor the client that
+``--server`` uses)."""
 
 UNUSED_BY_A_BACKTEST = (
     "scipy",
@@ -44,6 +47,8 @@ UNUSED_BY_A_BACKTEST = (
     "stratforge.core.optimize",
     "stratforge.jobs",
     "stratforge.store",
+    "stratforge.client",
+    "httpx",
 )
 """A plain run loads every installed plugin (the report panels among them, without bokeh);
 none of these may come with them."""
