@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -194,6 +196,46 @@ def test_ctrl_c_and_no_answer_leaves_the_job_running(url: str) -> None:
     assert f"{job_id} is still running on the server" in errors
     assert f"{url}/api/v1/backtests/{job_id}" in errors and "Traceback" not in errors
     assert wait_for(url, job_id, ("completed", "failed", "cancelled"), 60)["status"] == "completed"
+
+
+def read_until(fd: int, text: str, seconds: float = 30) -> str:
+    """What a pseudo-terminal shows, read until *text* appears."""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while text.encode() not in seen:
+        assert time.monotonic() < deadline, seen.decode(errors="replace")
+        if select.select([fd], [], [], 0.2)[0]:
+            seen += os.read(fd, 4096)
+    return seen.decode(errors="replace")
+
+
+def test_a_second_ctrl_c_at_the_terminal_prompt_leaves_the_job_running(url: str) -> None:
+    leader, follower = pty.openpty()
+    args = ["run", "-a", "bars=600000", "-a", "timeframe=minutes", "--server", url]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stratforge", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=environment(),
+    )
+    os.close(follower)
+    job_id = ""
+    try:
+        shown = read_until(leader, " bars")  # the live bar, drawn on the terminal
+        job_id = shown.split("job ", 1)[1].split()[0]
+        proc.send_signal(signal.SIGINT)
+        read_until(leader, f"Cancel job {job_id} on the server? [y/N]")
+        proc.send_signal(signal.SIGINT)  # click's prompt takes it as No
+        assert "is still running on the server" in read_until(leader, "/cancel")
+        assert proc.wait(timeout=30) == 130
+        assert api(url, f"/backtests/{job_id}")["status"] == "running"
+    finally:
+        proc.kill()
+        os.close(leader)
+        if job_id:  # the one server's executor runs one job at a time: free it
+            cancel = f"{url}/api/v1/backtests/{job_id}/cancel"
+            httpx.post(cancel, headers={"Authorization": f"Bearer {KEY}"})
 
 
 @pytest.mark.slow
