@@ -284,3 +284,12 @@ def test_mcp_config_prints_each_clients_snippet(
         assert snippet["args"] == ["-m", "stratforge", "mcp", "--server", "http://sf.example:9000"]
         assert snippet["env"] == {"STRATFORGE_API_KEY": "k"}
     assert os.environ.get("STRATFORGE_API_KEY") != "k"
+
+
+def test_the_key_comparison_refuses_what_it_cannot_compare() -> None:
+    """A header with letters beyond ASCII is a wrong key (401), not a server error."""
+    from stratforge.api.deps import key_accepted
+
+    assert key_accepted("Bearer s3cret", "s3cret") and key_accepted(None, None)
+    assert not key_accepted("Bearer sécret", "s3cret")
+    assert not key_accepted("Basic s3cret", "s3cret") and not key_accepted(None, "s3cret")

@@ -299,7 +299,7 @@ class Tools:
 
     async def cancel_job(self, ctx: Context, job_id: JobId) -> dict[str, Any]:
         """Stop a queued or running job (what it computed so far is discarded; a search
-        keeps the trials already done). A finished job stays as it is."""
+        keeps the trials already done). A finished job is refused (HTTP 409) and stays."""
         job = await self._call(ctx, lambda client: client.cancel(job_id))
         return job_summary(job)
 
