@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, Response
 
 from stratforge import __version__
-from stratforge.api import dashboard, errors
+from stratforge.api import agents, dashboard, errors
 from stratforge.api.deps import AppState, require_api_key
 from stratforge.api.hub import JobHub
 from stratforge.api.limits import BodyLimit
@@ -58,13 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     dispatcher = Dispatcher(settings, engine, loaded, blobs)
     state = AppState(settings, engine, loaded, blobs, dispatcher)
     state.hub = JobHub(engine, _listed)
+    mcp = agents.Endpoint()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _end_streams_on_exit_signals(state)
         await dispatcher.start()
         try:
-            yield
+            async with mcp.running():  # the MCP tools at /mcp (stratforge.mcp)
+                yield
         finally:
             state.closing.set()
             await dispatcher.stop()
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _middleware(app, settings)
     errors.install(app)
     _routes(app)
+    agents.install(app, settings, mcp)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:  # browsers ask for one on every page; there is none

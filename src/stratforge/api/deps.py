@@ -78,13 +78,19 @@ async def require_api_key(
     state: StateDep, authorization: Annotated[str | None, Header()] = None
 ) -> None:
     """Every endpoint but /health needs ``Authorization: Bearer <key>`` when a key is set."""
-    expected = state.settings.api_key
+    if not key_accepted(authorization, state.settings.api_key):
+        raise HTTPException(status_code=401, detail=KEY_REFUSED, headers=KEY_CHALLENGE)
+
+
+KEY_REFUSED = "missing or wrong API key: send Authorization: Bearer <STRATFORGE_API_KEY>"
+KEY_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def key_accepted(authorization: str | None, expected: str | None) -> bool:
+    """Whether an ``Authorization`` header carries the key (any header when none is set):
+    the one comparison behind REST and the MCP endpoint alike."""
     if not expected:
-        return
+        return True
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), expected):
-        raise HTTPException(
-            status_code=401,
-            detail="missing or wrong API key: send Authorization: Bearer <STRATFORGE_API_KEY>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    given = token.strip().encode()  # bytes: a str with non-ASCII letters cannot be compared
+    return scheme.lower() == "bearer" and secrets.compare_digest(given, expected.encode())

@@ -1,7 +1,7 @@
 """The ``stratforge`` command: a thin adapter over ``stratforge.core``.
 
 Each command group is a module of its own (``run``, ``plugins``, ``data``, ``futures``,
-``serve``, ``optimize``, ``report``, ``project``, ``cache``); this one assembles them onto
+``serve``, ``optimize``, ``report``, ``project``, ``cache``, ``mcp``); this one assembles them onto
 ``app``, in the order ``stratforge --help`` lists them. Bad input ends with one line on stderr and
 exit code 2, never a traceback (``cli.common.user_errors``).
 
@@ -17,7 +17,18 @@ from typing import Any
 
 import typer
 
-from stratforge.cli import cache, data, futures, optimize, plugins, project, report, run, serve
+from stratforge.cli import (
+    cache,
+    data,
+    futures,
+    mcp,
+    optimize,
+    plugins,
+    project,
+    report,
+    run,
+    serve,
+)
 from stratforge.cli.common import (
     HELP_OPTIONS,
     app,
@@ -77,6 +88,8 @@ app.add_typer(futures_app, name="futures")
 cache_app = sub_app("The result cache: identical runs served from stored ones.")
 add_commands(cache_app, {"info": cache.info_command, "clear": cache.clear_command})
 app.add_typer(cache_app, name="cache")
+
+app.add_typer(mcp.mcp_app, name="mcp")
 
 
 def main() -> None:
