@@ -198,7 +198,7 @@ def test_ctrl_c_and_no_answer_leaves_the_job_running(url: str) -> None:
     assert wait_for(url, job_id, ("completed", "failed", "cancelled"), 60)["status"] == "completed"
 
 
-def read_until(fd: int, text: str, seconds: float = 30) -> str:
+def read_until(fd: int, text: str, seconds: float = 90) -> str:
     """What a pseudo-terminal shows, read until *text* appears."""
     seen = b""
     deadline = time.monotonic() + seconds
