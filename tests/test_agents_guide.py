@@ -44,3 +44,22 @@ def test_the_python_client_examples_run(
     assert "['fast', 'long_only', 'slow']" in lines
     assert "422 ['body.strategy.name']" in lines
     assert any("did you mean 'sma_cross'" in line for line in lines)
+
+
+def test_serve_prints_where_clients_and_agents_connect(tmp_path: Path) -> None:
+    """What `make run` prints names the MCP endpoint and the client's first line, and the
+    client line, pasted as printed, reads the server."""
+    from stratforge.client import Client
+
+    port = free_port()
+    with server(tmp_path / "data", port, stdout=True) as proc:
+        assert proc.stdout is not None
+        printed = [proc.stdout.readline() for _ in range(4)]
+        base = f"http://127.0.0.1:{port}"
+        assert any(line.startswith(f"MCP (agents):    {base}/mcp") for line in printed)
+        (line,) = [line for line in printed if line.startswith("Python client:")]
+        expression = line.split(":", 1)[1].split("   (")[0].strip()
+        assert expression == f'Client("{base}")'
+        client = eval(expression, {"Client": Client})  # as a user pastes it
+        with client:
+            assert any(p["name"] == "sma_cross" for p in client.plugins("strategy"))

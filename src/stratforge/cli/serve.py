@@ -70,6 +70,14 @@ def prepare_store(settings: Settings, demo: bool) -> str | None:
 def print_addresses(base: str, settings: Settings, demo_id: str | None) -> None:
     out.print(f"dashboard:       {base}/   (data in {settings.data_dir})", soft_wrap=True)
     out.print(f"REST API docs:   {base}/docs", soft_wrap=True)
+    out.print(
+        f"MCP (agents):    {base}/mcp   (`stratforge mcp config` for a desktop client)",
+        soft_wrap=True,
+    )
+    out.print(
+        f'Python client:   Client("{base}")   (from stratforge.client import Client)',
+        soft_wrap=True,
+    )
     if demo_id:
         out.print(f"demo backtest:   {base}/runs/backtests/{demo_id}", soft_wrap=True)
         out.print(f"its report:      {base}/api/v1/backtests/{demo_id}/report", soft_wrap=True)
