@@ -8,6 +8,10 @@ Configurations, each in a fresh process, interleaved round by round (best of --r
   * cli default  - ``stratforge optimize ...`` (executor ray: trials run in the CLI process
                    while Ray starts, then on 2 Ray workers); wall time of the command,
                    Ray's start and shutdown included
+  * cli server   - ``stratforge optimize ... --server URL``: the same command submitted to a
+                   running ``stratforge serve`` (its Ray warmed by one small search first, its
+                   result cache off so nothing is recalled); wall time of the command, from
+                   start to the printed table
   * warm         - in one process: Ray initialised and its workers used by a small search
                    first (``stratforge serve``'s case), then the same search timed on
                    ``RayExecutor`` (the server's path) and the serial search in the same
@@ -31,10 +35,13 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +52,7 @@ STRATFORGE = [sys.executable, "-m", "stratforge"]
 LABELS = {
     "cli-serial": "CLI serial",
     "cli-default": "CLI default (ray, cold)",
+    "cli-server": "CLI --server (a running serve, warm Ray)",
     "warm-serial": "in-process serial (warm process)",
     "warm-ray": "warm Ray, RayExecutor (serve)",
     "hybrid-2": "hybrid cold, Ray forced, 2 workers",
@@ -130,14 +138,59 @@ def ray_left(temp: Path) -> int:
     return sum(str(temp) in line for line in listing.splitlines())
 
 
-def run(config: str, workdir: Path) -> dict[str, Any]:
+@contextmanager
+def running_server(workdir: Path) -> Iterator[str]:
+    """``stratforge serve`` on Ray with the result cache off, warmed by one small search."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "STRATFORGE_DATA_DIR": str(workdir / "server"),
+        "STRATFORGE_RAY_TEMP_DIR": tempfile.mkdtemp(prefix="s", dir=workdir),
+        "STRATFORGE_JOB_EXECUTOR": "ray",
+        "STRATFORGE_RESULT_CACHE": "false",
+    }
+    command = [*STRATFORGE, "serve", "--port", str(port), "--no-demo"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from stratforge.client import Client
+
+        with Client(url) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if client.health()["ray"] == "ok":
+                        break
+                except Exception:  # not listening yet
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.2)
+        warmup = ["-p", "fast=5:10:5", "-p", "slow=20:40:20", "-a", "bars=500"]
+        subprocess.run(
+            [*STRATFORGE, "optimize", *warmup, "--server", url], check=True, capture_output=True
+        )
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(config: str, workdir: Path, server: str | None = None) -> dict[str, Any]:
     """One configuration in a fresh process with its own Ray temp dir."""
     temp = Path(tempfile.mkdtemp(prefix="r", dir=workdir))
     out = workdir / f"{config}.json"
     env = {**os.environ, "STRATFORGE_RAY_TEMP_DIR": str(temp)}
     if config.startswith("cli-"):
-        executor = ["--executor", "serial"] if config == "cli-serial" else []
-        command = [*STRATFORGE, "optimize", *GRID, *executor, "--out", str(out)]
+        executor = {"cli-serial": ["--executor", "serial"], "cli-server": ["--server", str(server)]}
+        extra = executor.get(config, [])
+        command = [*STRATFORGE, "optimize", *GRID, *extra, "--out", str(out)]
     else:
         command = [sys.executable, __file__, "--child", config, "--out", str(out)]
     with OtherLoad() as other:
@@ -178,39 +231,49 @@ def main() -> None:
     if args.child:
         hybrid_child(args.child, args.out)
         return
-    configs = ["cli-serial", "cli-default", "warm"]
+    configs = ["cli-serial", "cli-default", "cli-server", "warm"]
     if args.variants:
         configs += ["hybrid-2", "hybrid-2-driver", "hybrid-1-driver"]
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}", flush=True)
-    times: dict[str, list[float]] = {}
-    reference = None
     workdir = Path(tempfile.mkdtemp(prefix="sfcli-", dir="/tmp"))
     try:
-        for round_ in range(args.repeat):
-            for config in configs:
-                report = run(config, workdir)
-                if reference is None:
-                    reference = report["trials"]
-                elif report["trials"] != reference:
-                    raise SystemExit(f"{config}: trials differ from the first run's")
-                for name, seconds in report["seconds"].items():
-                    times.setdefault(name, []).append(seconds)
-                shown = ", ".join(f"{LABELS[k]} {v:.2f} s" for k, v in report["seconds"].items())
-                timeline = report["timeline"]
-                extra = (
-                    ""
-                    if not timeline
-                    else " ray: " + ", ".join(f"{k} {v:.1f} s" for k, v in timeline.items())
-                )
-                print(
-                    f"  round {round_ + 1}: {shown}; Ray started: "
-                    f"{'yes' if report['started_ray'] else 'no'}, processes left {report['left']}; "
-                    f"other CPU/steal {report['other'][0]:.1f}/{report['other'][1]:.1f} s" + extra,
-                    flush=True,
-                )
+        with running_server(workdir) as server:
+            times, trials = rounds(args.repeat, configs, workdir, server)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report_table(times, len(reference or []))
+    report_table(times, trials)
+
+
+def rounds(
+    repeat: int, configs: list[str], workdir: Path, server: str
+) -> tuple[dict[str, list[float]], int]:
+    """Every configuration once per round; their times, and the number of trials (the
+    same in every run, or the bench stops)."""
+    times: dict[str, list[float]] = {}
+    reference = None
+    for round_ in range(repeat):
+        for config in configs:
+            report = run(config, workdir, server)
+            if reference is None:
+                reference = report["trials"]
+            elif report["trials"] != reference:
+                raise SystemExit(f"{config}: trials differ from the first run's")
+            for name, seconds in report["seconds"].items():
+                times.setdefault(name, []).append(seconds)
+            shown = ", ".join(f"{LABELS[k]} {v:.2f} s" for k, v in report["seconds"].items())
+            timeline = report["timeline"]
+            extra = (
+                ""
+                if not timeline
+                else " ray: " + ", ".join(f"{k} {v:.1f} s" for k, v in timeline.items())
+            )
+            print(
+                f"  round {round_ + 1}: {shown}; Ray started: "
+                f"{'yes' if report['started_ray'] else 'no'}, processes left {report['left']}; "
+                f"other CPU/steal {report['other'][0]:.1f}/{report['other'][1]:.1f} s" + extra,
+                flush=True,
+            )
+    return times, len(reference or [])
 
 
 def report_table(times: dict[str, list[float]], trials: int) -> None:
@@ -225,8 +288,12 @@ def report_table(times: dict[str, list[float]], trials: int) -> None:
         runs = ", ".join(f"{s:.2f}" for s in times[name])
         print(f"| {LABELS[name]} | {seconds:.2f} s | {serial / seconds:.2f}x | {runs} |")
     cold = best["cli-serial"] / best["cli-default"]
+    remote = best["cli-serial"] / best["cli-server"]
     warm = best["warm-serial"] / best["warm-ray"]
     print(f"\n  [{'met' if cold >= 1.5 else 'MISSED'}] CLI default >= 1.5x CLI serial: {cold:.2f}x")
+    print(
+        f"  [{'met' if remote >= 1.5 else 'MISSED'}] CLI --server >= 1.5x CLI serial: {remote:.2f}x"
+    )
     print(f"  [{'met' if warm >= 1.9 else 'MISSED'}] warm Ray >= 1.9x serial: {warm:.2f}x")
 
 

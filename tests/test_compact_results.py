@@ -157,6 +157,42 @@ def test_letting_go_of_backtraders_buffers_changes_no_result(
     assert kept.deterministic_json() == pruned.deterministic_json()
 
 
+@pytest.mark.parametrize("roots", [(), ("ES",), ("ES", "CL")])
+def test_a_one_off_run_lets_go_of_its_bars_and_reports_the_same(roots: tuple[str, ...]) -> None:
+    """``run_backtest`` drops the markets' columns once the feeds hold them (the result's
+    prices then come from each feed's lines); a prepared run that may run again keeps them.
+    Both give the same result, byte for byte, and the same data hash."""
+    from stratforge.core.engine import prepare, run_prepared
+
+    def synthetic(root: str | None, seed: int) -> dict[str, Any]:
+        return {"source": "synthetic", "args": {"bars": 700, "seed": seed}} | (
+            {"root": root} if root else {}
+        )
+
+    changes: dict[str, Any] = {"data": synthetic(None, 4)}
+    if roots:
+        feeds = [synthetic(root, 4 + i) for i, root in enumerate(roots)]
+        changes = {
+            "data": feeds[0] if len(feeds) == 1 else feeds,
+            "sizer": {"name": "fixed", "params": {"stake": 1}},
+            "cash": 1_000_000.0,
+        }
+    spec = _spec(**changes)
+    prepared = prepare(spec)
+    kept = prepared.run()  # may run again: the bars stay
+    assert not any(m.released for m in prepared.markets)
+    assert all(len(m.frame.columns) >= 5 for m in prepared.markets)
+    released = prepare(spec)
+    once = run_prepared(released)
+    assert all(m.released and m.frame.columns.empty for m in released.markets)
+    assert all(len(m.frame.index) == 700 for m in released.markets)
+    assert all(m.series is None or m.series.raw.columns.empty for m in released.markets)
+    assert once.metrics.trades > 3 and len(once.prices) == max(len(roots), 1)
+    assert once.deterministic_json() == kept.deterministic_json()  # wall time aside
+    assert once.provenance.data_sha256 == kept.provenance.data_sha256
+    assert [plain(p.close) for p in once.prices] == [plain(p.close) for p in kept.prices]
+
+
 @contextmanager
 def _serving(data_dir: Path) -> Iterator[TestClient]:
     settings = Settings(data_dir=data_dir, job_executor="serial", project=False)

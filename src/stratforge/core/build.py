@@ -55,8 +55,12 @@ def build_cerebro(
     markets: list[Market],
     plugins: Plugins,
     on_progress: ProgressCallback | None = None,
+    *,
+    release_bars: bool = False,
 ) -> bt.Cerebro:
-    """A Cerebro with preload and runonce on, the recorder added, plugins configured."""
+    """A Cerebro with preload and runonce on, the recorder added, plugins configured;
+    with *release_bars*, each market lets go of its bars once its feed has preloaded them
+    (a one-off run: no later run reads these markets)."""
     spec = resolved.spec
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, tradehistory=True)
     futures = any(m.series is not None for m in markets)
@@ -65,7 +69,7 @@ def build_cerebro(
     if resolved.risk_rules:
         cerebro.broker.guard = RiskGuard([_risk_rule(c) for c in resolved.risk_rules])
     for data, market in zip(resolved.datas, markets, strict=True):
-        cerebro.adddata(_feed(market, data, cerebro.broker))
+        cerebro.adddata(_feed(market, data, cerebro.broker, release_bars))
     cerebro.broker.watch(cerebro.datas)
     cerebro.addstrategy(resolved.strategy.obj, **resolved.strategy.params)
     if resolved.sizer:
@@ -92,13 +96,16 @@ def _risk_rule(component: Component) -> RiskRule:
     return rule
 
 
-def _feed(market: Market, resolved: ResolvedData, broker: bt.BrokerBase) -> bt.feed.DataBase:
+def _feed(
+    market: Market, resolved: ResolvedData, broker: bt.BrokerBase, release_bars: bool = False
+) -> bt.feed.DataBase:
     data = resolved.spec
     timeframe, compression = infer_timeframe(pd.DatetimeIndex(market.frame.index))
     options = {
         "name": market.name,
         "timeframe": _TIMEFRAMES[data.timeframe or timeframe],
         "compression": data.compression or compression,
+        "on_preloaded": market.release_bars if release_bars else None,
     }
     if market.series is None:
         return make_feed(columns=market.columns(), **options)

@@ -39,14 +39,6 @@ from stratforge.futures.broker import FuturesBroker
 _Record = TypeVar("_Record", TradeRecord, OrderRecord)
 
 
-def frame_sha256(frame: pd.DataFrame) -> str:
-    digest = hashlib.sha256(pd.DatetimeIndex(frame.index).as_unit("us").asi8.tobytes())
-    for column in frame.columns:
-        digest.update(column.encode())
-        digest.update(np.ascontiguousarray(frame[column].to_numpy(np.float64)).tobytes())
-    return digest.hexdigest()
-
-
 def collect_result(
     resolved: ResolvedRun, markets: list[Market], strategy: bt.Strategy, wall_time: float
 ) -> RunResult:
@@ -79,7 +71,7 @@ def collect_result(
             for name, _ in analyzer_names(resolved.analyzers)
         },
         indicators=_indicator_records(strategy),
-        prices=[price_series(market) for market in markets],
+        prices=[price_series(market, _feed_of(strategy, market)) for market in markets],
         risk_events=[RiskEvent(**r) for r in _risk_records(strategy)],
         strategy_info=_strategy_info(strategy),
         provenance=Provenance(
@@ -96,15 +88,26 @@ def collect_result(
     )
 
 
-def price_series(market: Market) -> PriceSeries:
-    """The bars of one market as the strategy saw them (NaN-free: loaders reject gaps)."""
-    frame = market.frame
-    index = pd.DatetimeIndex(frame.index)
-    # The frame's own arrays, not copies: a result shares the loaded data's memory.
-    columns = {name: FloatColumn(frame[name].to_numpy(np.float64)) for name in _PRICE_COLUMNS}
+def price_series(market: Market, feed: bt.feed.DataBase | None = None) -> PriceSeries:
+    """The bars of one market as the strategy saw them (NaN-free: loaders reject gaps):
+    the frame's own arrays, or once a one-off run has released them, its feed's lines
+    (the same float64 values, copied in at preload). Views, not copies: a result shares
+    the loaded data's memory."""
+    index = pd.DatetimeIndex(market.frame.index)
+    if market.released:
+        assert feed is not None, f"{market.name}: released bars need the feed's lines"
+        columns = {name: FloatColumn(_line(feed, name, len(index))) for name in _PRICE_COLUMNS}
+    else:
+        frame = market.frame
+        columns = {name: FloatColumn(frame[name].to_numpy(np.float64)) for name in _PRICE_COLUMNS}
     raw_close = adjustment = None
     if market.series is not None:
-        raw_close = FloatColumn(market.series.raw["close"].to_numpy(np.float64))
+        raw = (
+            _line(feed, "raw_close", len(index))
+            if market.released and feed is not None
+            else market.series.raw["close"].to_numpy(np.float64)
+        )
+        raw_close = FloatColumn(raw)
         adjustment = market.series.adjustment
     return PriceSeries(
         data=market.name,
@@ -113,6 +116,18 @@ def price_series(market: Market) -> PriceSeries:
         adjustment=adjustment,
         **columns,
     )
+
+
+def _line(feed: bt.feed.DataBase, name: str, bars: int) -> np.ndarray:
+    """A preloaded feed line's values, without a copy (the run is over: nothing appends)."""
+    values = np.frombuffer(getattr(feed.lines, name).array, dtype=np.float64)
+    if len(values) != bars:
+        raise RuntimeError(f"{feed._name}: line {name} has {len(values)} values, not {bars}")
+    return values
+
+
+def _feed_of(strategy: bt.Strategy, market: Market) -> bt.feed.DataBase | None:
+    return next((data for data in strategy.datas if data._name == market.name), None)
 
 
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -153,9 +168,8 @@ def markets_sha256(markets: list[Market]) -> str:
     digest = hashlib.sha256()
     for market in markets:
         digest.update(market.name.encode())
-        digest.update(frame_sha256(market.frame).encode())
-        if market.series is not None:
-            digest.update(frame_sha256(market.series.raw).encode())
+        for part in market.content_digests():
+            digest.update(part.encode())
     return digest.hexdigest()
 
 

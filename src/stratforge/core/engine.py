@@ -65,12 +65,14 @@ class PreparedRun:
         once: bool = False,
     ) -> tuple[ResolvedRun, bt.Strategy]:
         """Build and run; *once* says no other run will follow on these markets, so their
-        feed arrays go as soon as the feeds have copied them into their lines."""
+        feed arrays and bars go as soon as the feeds have copied them into their lines."""
         resolved = self.with_strategy_params(params) if params else self.resolved
         seed = resolved.spec.seed
         random.seed(seed)
         np.random.seed(seed % 2**32)
-        cerebro = build_cerebro(resolved, self.markets, self.plugins, on_progress)
+        cerebro = build_cerebro(
+            resolved, self.markets, self.plugins, on_progress, release_bars=once
+        )
         if once:
             for market in self.markets:
                 market.forget_columns()

@@ -23,7 +23,7 @@ from stratforge.core.resolve import (
 from stratforge.data.feed import feed_columns
 from stratforge.data.frames import InMemoryFrames, canonical_frame
 from stratforge.data.stored import DatasetStore
-from stratforge.futures.catalog import MarketCatalog
+from stratforge.futures.catalog import MarketCatalog, frame_sha256
 from stratforge.futures.chain import ContractChain
 from stratforge.futures.continuous import ContinuousSeries, build_continuous
 from stratforge.futures.feed import RollingFeed
@@ -39,6 +39,10 @@ class Market:
     series: ContinuousSeries | None = None
     fx: np.ndarray | None = None
     _columns: dict[str, np.ndarray] | None = dataclasses.field(default=None, repr=False)
+    _digests: tuple[str, ...] | None = dataclasses.field(default=None, repr=False)
+    released: bool = dataclasses.field(default=False, repr=False)
+    """The bars' columns are gone (a one-off run's feed holds them): only the index is
+    left, and the result reads the prices from the feed's lines."""
 
     def columns(self) -> dict[str, np.ndarray]:
         """Feed arrays, computed on first use and shared by every later run."""
@@ -54,9 +58,35 @@ class Market:
         it has preloaded them; a later run computes them again)."""
         self._columns = None
 
+    def content_digests(self) -> tuple[str, ...]:
+        """Hashes of the bars (and of a futures series' raw contract prices), taken once."""
+        if self._digests is None:
+            frames = [self.frame] + ([self.series.raw] if self.series is not None else [])
+            self._digests = tuple(frame_sha256(frame) for frame in frames)
+        return self._digests
+
+    def release_bars(self) -> None:
+        """Drop the bars' columns, keeping their index: called by a one-off run's feed once
+        it has copied them into its lines, before indicators are computed over them (on
+        ten years of minutes, the frames are a fifth of the run's memory). The hash is
+        taken first; the frame a caller passed in stays theirs, only this reference goes."""
+        self.content_digests()
+        self.forget_columns()
+        self.frame = _index_only(self.frame)
+        if self.series is not None:
+            self.series.frame = _index_only(self.series.frame)
+            self.series.raw = _index_only(self.series.raw)
+        self.released = True
+
     def __getstate__(self) -> dict[str, Any]:
         """Shipped without the feed arrays: the receiver computes them once itself."""
         return {**self.__dict__, "_columns": None}
+
+
+def _index_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame with *frame*'s index and no columns, sharing none of its column blocks (an
+    ``iloc[:, :0]`` slice would be a view that keeps every block alive)."""
+    return pd.DataFrame(index=frame.index)
 
 
 class SourceOutputs:

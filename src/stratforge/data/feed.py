@@ -52,14 +52,16 @@ class ArrayFeed(bt.feed.DataBase):
     """Feed a canonical OHLCV frame (DatetimeIndex + float columns) to backtrader.
 
     Pass ``frame`` (and ``extra`` columns for subclass lines), or ready ``columns`` from
-    ``feed_columns`` when the same data feeds many runs.
+    ``feed_columns`` when the same data feeds many runs. ``on_preloaded`` is called once
+    the lines hold every bar (a one-off run lets go of its frames then).
     """
 
-    params = (("frame", None), ("extra", None), ("columns", None))
+    params = (("frame", None), ("extra", None), ("columns", None), ("on_preloaded", None))
 
     def __init__(self) -> None:
         if self.p.columns is not None:
             self._columns: dict[str, np.ndarray] = self.p.columns
+            self.p.columns = None  # the feed's own reference only: it lets go after preload
         elif self.p.frame is not None:
             self._columns = feed_columns(self.p.frame, self.p.extra)
         else:
@@ -83,6 +85,11 @@ class ArrayFeed(bt.feed.DataBase):
             super()._tick_fill(force)
 
     def preload(self) -> None:
+        self._preload()
+        if self.p.on_preloaded is not None:
+            self.p.on_preloaded()
+
+    def _preload(self) -> None:
         if not self._can_bulk_load():
             super().preload()
             return
