@@ -177,6 +177,34 @@ def test_a_backtest_from_submission_to_results_over_http(live: str) -> None:
     run(lambda: over_http(live), test)
 
 
+def test_the_guides_conversation_a_futures_backtest_and_a_walk_forward(live: str) -> None:
+    """docs/agents.md's example calls: a backtest on the synthetic ES market (a spec naming a
+    root only), then a walk-forward read back window by window; cancelling a finished job
+    is refused with the API's reason."""
+
+    async def test(session: ClientSession) -> None:
+        spec = {"strategy": {"name": "sma_cross", "params": {"fast": 20, "slow": 60}}}
+        spec["data"] = {"root": "ES", "args": {"bars": 600}}
+        job = await call(session, "submit_backtest", spec=spec)
+        assert (await finished(session, job["job_id"]))["status"] == "completed"
+        results = await call(session, "get_results", job_id=job["job_id"])
+        assert results["metrics"]["rolls"] >= 1  # a futures run: the position rolled
+        search = {**SEARCH, "base": {**SEARCH["base"], "data": {"args": {"bars": 900}}}}
+        walk = await call(
+            session, "submit_walkforward", spec={"search": search, "train": "300", "test": "150"}
+        )
+        assert walk["job_id"].startswith("op_")
+        assert (await finished(session, walk["job_id"]))["status"] == "completed"
+        summary = await call(session, "get_results", job_id=walk["job_id"])
+        assert len(summary["windows"]) == 4
+        report = await call(session, "report_url", job_id=walk["job_id"])
+        assert report["url"].endswith(f"/api/v1/walkforwards/{walk['job_id']}/report")
+        text = await refusal(session, "cancel_job", job_id=walk["job_id"])
+        assert "HTTP 409" in text
+
+    run(lambda: over_http(live), test)
+
+
 def test_tool_calls_in_parallel_do_not_block_the_server(live: str) -> None:
     """Mounted tools call the server they run in: twenty at once, each waiting on a request
     to the same event loop, all answer (none holds the loop while it waits)."""
