@@ -31,3 +31,15 @@ def backtest_body(bars: int = 400, **strategy_params: Any) -> dict[str, Any]:
         "strategy": {"name": "sma_cross", "params": {"fast": 5, "slow": 20, **strategy_params}},
         "data": {"args": {"bars": bars}},
     }
+
+
+SMALL_SEARCH: dict[str, Any] = {
+    "base": {"strategy": {"name": "sma_cross"}, "data": {"args": {"bars": 400}}},
+    "space": {
+        "fast": {"kind": "int", "start": 5, "stop": 15, "step": 5},
+        "slow": {"kind": "int", "start": 20, "stop": 40, "step": 20},
+    },
+    "constraints": ["fast < slow"],
+    "pbo_blocks": 4,
+}
+"""A six-trial grid on 400 synthetic bars: a search that finishes in a second or two."""

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,3 +71,20 @@ def server(
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextmanager
+def server_on_database(
+    database: str, postgres_url: Callable[[], str], data_dir: Path, **env: str
+) -> Iterator[str]:
+    """A live server's base URL on *database* ("sqlite", or "postgresql": a fresh database
+    on the session's PostgreSQL server, whose URL *postgres_url* gives)."""
+    if database == "postgresql":
+        from tests.pg import reset
+
+        url = postgres_url()
+        reset(url)
+        env = {**env, "STRATFORGE_DATABASE_URL": url}
+    port = free_port()
+    with server(data_dir, port, log=data_dir.parent / "server.log", **env):
+        yield f"http://127.0.0.1:{port}"

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from stratforge.api import create_app
 from stratforge.core.settings import Settings
 from stratforge.data import generate_synthetic
-from tests.api_helpers import backtest_body, submit, wait_for
+from tests.api_helpers import SMALL_SEARCH, backtest_body, submit, wait_for
 
 
 def test_backtest_lifecycle(client: TestClient) -> None:
@@ -161,15 +161,7 @@ def test_events_stream_until_the_job_ends(client: TestClient) -> None:
     assert "event: status" in text and "event: end" in text and '"completed"' in text
 
 
-OPTIMIZATION = {
-    "base": {"strategy": {"name": "sma_cross"}, "data": {"args": {"bars": 400}}},
-    "space": {
-        "fast": {"kind": "int", "start": 5, "stop": 15, "step": 5},
-        "slow": {"kind": "int", "start": 20, "stop": 40, "step": 20},
-    },
-    "constraints": ["fast < slow"],
-    "pbo_blocks": 4,
-}
+OPTIMIZATION = SMALL_SEARCH
 
 
 def test_optimization_lifecycle_and_sorted_trials(client: TestClient) -> None:

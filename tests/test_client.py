@@ -19,7 +19,7 @@ from stratforge import RunSpec, run_backtest
 from stratforge.client import ApiError, AuthError, Client, Job, NotFound, ServerUnavailable
 from tests.api_helpers import backtest_body
 from tests.optimize_helpers import grid_spec
-from tests.server_helpers import free_port, server
+from tests.server_helpers import free_port, server, server_on_database
 
 KEY = "client-test-key"
 
@@ -28,17 +28,14 @@ KEY = "client-test-key"
 def base_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    env = {"STRATFORGE_API_KEY": KEY}
-    if request.param == "postgresql":
-        from tests.pg import reset
-
-        url = request.getfixturevalue("postgres_url")
-        reset(url)
-        env["STRATFORGE_DATABASE_URL"] = url
-    port = free_port()
-    data = tmp_path_factory.mktemp(f"client-{request.param}")
-    with server(data, port, log=data / "server.log", **env):
-        yield f"http://127.0.0.1:{port}"
+    root = tmp_path_factory.mktemp(f"client-{request.param}")
+    with server_on_database(
+        request.param,
+        lambda: request.getfixturevalue("postgres_url"),
+        root / "data",
+        STRATFORGE_API_KEY=KEY,
+    ) as url:
+        yield url
 
 
 @pytest.fixture

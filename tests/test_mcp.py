@@ -23,19 +23,11 @@ from typer.testing import CliRunner
 
 import stratforge
 from stratforge.mcp import TOOL_NAMES
-from tests.api_helpers import backtest_body
+from tests.api_helpers import SMALL_SEARCH, backtest_body
 from tests.server_helpers import free_port, server
 
 KEY = "mcp-test-key"
-SEARCH = {
-    "base": {"strategy": {"name": "sma_cross"}, "data": {"args": {"bars": 400}}},
-    "space": {
-        "fast": {"kind": "int", "start": 5, "stop": 15, "step": 5},
-        "slow": {"kind": "int", "start": 20, "stop": 40, "step": 20},
-    },
-    "constraints": ["fast < slow"],
-    "pbo_blocks": 4,
-}
+SEARCH = SMALL_SEARCH
 FORBIDDEN_INPUT = re.compile(r"path|file|dir|folder|module|code|script|url", re.IGNORECASE)
 
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.api_helpers import backtest_body
-from tests.server_helpers import free_port, server
+from tests.server_helpers import free_port, server, server_on_database
 
 pytestmark = pytest.mark.slow
 SEARCH = {
@@ -31,17 +31,14 @@ def search(space: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def base(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    env = {"STRATFORGE_JOB_EXECUTOR": "ray"}
-    if request.param == "postgresql":
-        from tests.pg import reset
-
-        url = request.getfixturevalue("postgres_url")
-        reset(url)
-        env["STRATFORGE_DATABASE_URL"] = url
-    port = free_port()
     root = tmp_path_factory.mktemp(f"limits-{request.param}")
-    with server(root / "data", port, **env):
-        yield f"http://127.0.0.1:{port}"
+    with server_on_database(
+        request.param,
+        lambda: request.getfixturevalue("postgres_url"),
+        root / "data",
+        STRATFORGE_JOB_EXECUTOR="ray",
+    ) as url:
+        yield url
 
 
 REFUSED = [
