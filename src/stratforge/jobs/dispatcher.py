@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from stratforge.core.executors import ensure_ray, one_blas_thread, ray_health
+from stratforge.core.executors import ensure_ray, one_blas_thread, ray_health, warm_workers
 from stratforge.core.plugins import Plugins
 from stratforge.core.settings import Settings
 from stratforge.jobs.run import JobRunner, RunningJob
@@ -78,11 +78,17 @@ class Dispatcher:
     def _start_ray(self) -> None:
         try:
             self.ray_state = "starting"
-            ensure_ray(self.settings)
+            started_here = ensure_ray(self.settings)
             self.ray_state = "ok"
         except Exception as exc:  # reported by /health until Ray is up after all
             self.ray_state = f"error: {exc}"
             log.exception("Ray could not start")
+            return
+        if started_here and not self.settings.ray_address:  # a cluster warms its own
+            try:
+                warm_workers(self.settings)
+            except Exception:  # a first job then pays for the imports itself
+                log.warning("Ray's workers could not be warmed", exc_info=True)
 
     def ray_health(self) -> str:
         """Ray's state now: a start-up error stays reported only while Ray is still down."""
