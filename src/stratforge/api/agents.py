@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.routing import Route
 
-from stratforge.api.deps import KEY_REFUSED, key_accepted
+from stratforge.api.deps import KEY_REFUSED, key_holder
 from stratforge.core.settings import Settings
 from stratforge.mcp.http import Endpoint
 
@@ -22,7 +22,8 @@ MCP_PATH = "/mcp"
 
 
 class KeyRequired:
-    """ASGI wrapper: 401 unless the request carries the server's API key (when it has one)."""
+    """ASGI wrapper: 401 unless the request carries the server's API key or an agent key
+    (when it has one); what an agent key's tools may then do, REST decides per call."""
 
     def __init__(self, app: Any, settings: Settings) -> None:
         self.app = app
@@ -31,7 +32,7 @@ class KeyRequired:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
-        if scope["type"] == "http" and not key_accepted(authorization, self.settings.api_key):
+        if scope["type"] == "http" and key_holder(authorization, self.settings) is None:
             await _refuse(send)
             return
         await self.app(scope, receive, send)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 from collections import OrderedDict
@@ -15,7 +16,7 @@ from sqlmodel import Session
 
 from stratforge.api.hub import JobHub
 from stratforge.core.plugins import Plugins
-from stratforge.core.settings import Settings
+from stratforge.core.settings import AgentKey, Settings
 from stratforge.jobs.dispatcher import Dispatcher
 from stratforge.store.blobs import BlobStore
 from stratforge.store.results import load_document
@@ -75,15 +76,50 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 async def require_api_key(
-    state: StateDep, authorization: Annotated[str | None, Header()] = None
+    request: Request, state: StateDep, authorization: Annotated[str | None, Header()] = None
 ) -> None:
-    """Every endpoint but /health needs ``Authorization: Bearer <key>`` when a key is set."""
-    if not key_accepted(authorization, state.settings.api_key):
+    """Every endpoint but /health needs ``Authorization: Bearer <key>`` when a key is set;
+    an agent key (``STRATFORGE_AGENT_KEYS``) only what its scope allows."""
+    holder = key_holder(authorization, state.settings)
+    if holder is None:
         raise HTTPException(status_code=401, detail=KEY_REFUSED, headers=KEY_CHALLENGE)
+    if isinstance(holder, AgentKey) and not scope_allows(
+        holder.scope, request.method, request.url.path
+    ):
+        raise HTTPException(status_code=403, detail=out_of_scope(holder, request))
 
 
 KEY_REFUSED = "missing or wrong API key: send Authorization: Bearer <STRATFORGE_API_KEY>"
 KEY_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+SERVER_KEY = "server"
+"""What ``key_holder`` says for the server's own key (or any request to a keyless server)."""
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+RUN_PATHS = re.compile(r"^/api/v1/(backtests|optimizations|walkforwards)(/[A-Za-z0-9_-]+/cancel)?$")
+"""What a ``run`` key may POST to besides reading: submissions and cancellations."""
+
+
+def key_holder(authorization: str | None, settings: Settings) -> str | AgentKey | None:
+    """Who a request's key belongs to: ``SERVER_KEY`` for the server's own (and for every
+    request when the server has no key), the matching agent key, or None (refused)."""
+    if not settings.api_key:
+        return SERVER_KEY
+    if key_accepted(authorization, settings.api_key):
+        return SERVER_KEY
+    return next((a for a in settings.agent_keys if key_accepted(authorization, a.key)), None)
+
+
+def scope_allows(scope: str, method: str, path: str) -> bool:
+    if method in READING:
+        return True
+    return scope == "run" and method == "POST" and RUN_PATHS.match(path) is not None
+
+
+def out_of_scope(holder: AgentKey, request: Request) -> str:
+    allowed = "read" if holder.scope == "read" else "read, submit and cancel jobs"
+    return (
+        f"the key {holder.name!r} may only {allowed} (scope {holder.scope!r}): "
+        f"{request.method} {request.url.path} needs the server's own key"
+    )
 
 
 def key_accepted(authorization: str | None, expected: str | None) -> bool:

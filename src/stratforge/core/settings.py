@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, PrivateAttr, field_serializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stratforge.core.project import ProjectError, find_project
@@ -20,6 +28,18 @@ def _default_data_dir() -> Path:
 
 def _absolute(path: Path) -> Path:
     return Path(os.path.abspath(Path(path).expanduser()))
+
+
+class AgentKey(BaseModel):
+    """An extra API key with a narrower reach than the server's own: for an agent or a
+    program that should read (``read``), or read, submit and cancel jobs (``run``), and
+    never delete, upload, import or clear anything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Who holds it (in errors).")
+    key: str = Field(min_length=16, max_length=200, description="The bearer token.")
+    scope: Literal["read", "run"] = Field(description="read: GET only; run: also submit, cancel.")
 
 
 class Settings(BaseSettings):
@@ -91,6 +111,11 @@ class Settings(BaseSettings):
     api_key: str | None = Field(
         default=None, description="When set, every API endpoint but /health needs this bearer key."
     )
+    agent_keys: list[AgentKey] = Field(
+        default_factory=list,
+        description='More keys, each limited to a scope (JSON: [{"name": "claude", '
+        '"key": "...", "scope": "read" or "run"}]); needs api_key set.',
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed by CORS (comma-separated)."
     )
@@ -136,6 +161,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [Path(p) for p in value.split(os.pathsep) if p]
         return value
+
+    @model_validator(mode="after")
+    def _agent_keys_need_the_servers_key(self) -> Settings:
+        """Scoped keys narrow a keyed server; on a server without a key they would narrow
+        nothing (every request is let in), so that is refused, as are keys given twice."""
+        if self.agent_keys and not self.api_key:
+            raise ValueError(
+                "agent_keys needs api_key: set STRATFORGE_API_KEY too (a server without a "
+                "key lets every request in, so a narrower key would limit nothing)"
+            )
+        keys = [agent.key for agent in self.agent_keys]
+        if len(set(keys)) != len(keys) or (self.api_key and self.api_key in keys):
+            raise ValueError("agent_keys: each key must differ from the others and from api_key")
+        return self
 
     @model_validator(mode="after")
     def _discover_project(self) -> Settings:
