@@ -302,6 +302,8 @@ def ensure_ray(
     """
     import ray
 
+    if threading.current_thread() is not threading.main_thread():  # a server, the CLI
+        logging.getLogger("ray._private.worker").addFilter(_not_main_thread_notice)
     with _RAY_INIT:
         if ray.is_initialized():
             return False
@@ -324,6 +326,12 @@ def ensure_ray(
             options["_system_config"] = {"worker_niceness": worker_niceness}
         ray.init(num_cpus=workers or os.cpu_count() or 1, **options)
         return True
+
+
+def _not_main_thread_notice(record: logging.LogRecord) -> bool:
+    """Drops Ray's "SIGTERM handler is not set" warning: Ray starts in a thread by design
+    (beside a server's jobs, beside the CLI's first trials)."""
+    return "SIGTERM handler is not set" not in record.getMessage()
 
 
 def ray_health() -> str:

@@ -220,7 +220,6 @@ class HybridExecutor:
             if not self._worth_starting():
                 return  # (the finally clause still says ready; no Ray to wait for)
             self._mark("go")
-            logging.getLogger("ray._private.worker").addFilter(_not_main_thread_notice)
             self._starting = RayExecutor(
                 workers=None if self.address else self.ray_workers,
                 address=self.address,
@@ -302,11 +301,6 @@ def _ray_running() -> bool:
     imported means not running, and importing it here would slow the trials meanwhile."""
     ray = sys.modules.get("ray")
     return ray is not None and bool(ray.is_initialized())
-
-
-def _not_main_thread_notice(record: logging.LogRecord) -> bool:
-    """Drops Ray's "SIGTERM handler is not set" warning: Ray starts in a thread by design."""
-    return "SIGTERM handler is not set" not in record.getMessage()
 
 
 class IdleCores:
