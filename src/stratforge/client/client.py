@@ -190,31 +190,25 @@ class Client:
         ending once it has finished. Reconnects when the stream ends early (a restart of
         the server) and reads the job every second if there is no stream to follow."""
         current = self.job(job)
-        if current.finished:
-            yield current
-            return
         yield current
         failures = 0
         while not current.finished:
             try:
                 for snapshot in self._stream(f"/{current.resource}/{current.id}/events"):
-                    fresh = current.updated(snapshot)
                     failures = 0
-                    if fresh.finished or fresh.state != current.state:
+                    fresh = current.updated(snapshot)
+                    if fresh.finished:
+                        break  # read whole below: metrics, best trial, links
+                    if fresh.state != current.state:
                         current = fresh
-                        if fresh.finished:
-                            break  # yielded below, read whole
                         yield current
             except (httpx.TransportError, ServerUnavailable):
                 failures += 1
-            if current.finished:
-                break
-            time.sleep(min(POLL_SECONDS * failures, 5.0))
-            fresh = self.job(current)  # events missed meanwhile: read the job itself
-            if fresh.state != current.state and not fresh.finished:
+                time.sleep(min(POLL_SECONDS * failures, 5.0))
+            fresh = self.job(current)  # the finished record, or what a reconnect missed
+            if fresh.finished or fresh.state != current.state:
                 yield fresh
             current = fresh
-        yield self.job(current)  # the whole record: metrics, best trial, links
 
     def wait(
         self,

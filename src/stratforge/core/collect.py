@@ -96,19 +96,15 @@ def price_series(market: Market, feed: bt.feed.DataBase | None = None) -> PriceS
     index = pd.DatetimeIndex(market.frame.index)
     if market.released:
         assert feed is not None, f"{market.name}: released bars need the feed's lines"
-        columns = {name: FloatColumn(_line(feed, name, len(index))) for name in _PRICE_COLUMNS}
+        names = [*_PRICE_COLUMNS, *(["raw_close"] if market.series is not None else [])]
+        values = {name: _line(feed, name, len(index)) for name in names}
     else:
-        frame = market.frame
-        columns = {name: FloatColumn(frame[name].to_numpy(np.float64)) for name in _PRICE_COLUMNS}
-    raw_close = adjustment = None
-    if market.series is not None:
-        raw = (
-            _line(feed, "raw_close", len(index))
-            if market.released and feed is not None
-            else market.series.raw["close"].to_numpy(np.float64)
-        )
-        raw_close = FloatColumn(raw)
-        adjustment = market.series.adjustment
+        values = {name: market.frame[name].to_numpy(np.float64) for name in _PRICE_COLUMNS}
+        if market.series is not None:
+            values["raw_close"] = market.series.raw["close"].to_numpy(np.float64)
+    columns = {name: FloatColumn(values[name]) for name in _PRICE_COLUMNS}
+    raw_close = FloatColumn(values["raw_close"]) if "raw_close" in values else None
+    adjustment = market.series.adjustment if market.series is not None else None
     return PriceSeries(
         data=market.name,
         datetime=TimeColumn(index.as_unit("ms").asi8),
