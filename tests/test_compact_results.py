@@ -157,7 +157,7 @@ def test_letting_go_of_backtraders_buffers_changes_no_result(
     assert kept.deterministic_json() == pruned.deterministic_json()
 
 
-@pytest.mark.parametrize("roots", [(), ("ES",), ("ES", "CL")])
+@pytest.mark.parametrize("roots", [(), ("ES",), ("ES", "CL"), ("ES", "FESX")])
 def test_a_one_off_run_lets_go_of_its_bars_and_reports_the_same(roots: tuple[str, ...]) -> None:
     """``run_backtest`` drops the markets' columns once the feeds hold them (the result's
     prices then come from each feed's lines); a prepared run that may run again keeps them.
@@ -177,6 +177,9 @@ def test_a_one_off_run_lets_go_of_its_bars_and_reports_the_same(roots: tuple[str
             "sizer": {"name": "fixed", "params": {"stake": 1}},
             "cash": 1_000_000.0,
         }
+    if "FESX" in roots:  # Eurex against CME, quoted in EUR: an FX line in the feed too
+        fx = {"source": "synthetic", "args": {"bars": 900, "seed": 9, "price": 1.1}}
+        changes["fx_rates"] = {"EUR": fx}
     spec = _spec(**changes)
     prepared = prepare(spec)
     kept = prepared.run()  # may run again: the bars stay

@@ -313,3 +313,32 @@ def test_the_key_comparison_refuses_what_it_cannot_compare() -> None:
     assert key_accepted("Bearer s3cret", "s3cret") and key_accepted(None, None)
     assert not key_accepted("Bearer sécret", "s3cret")
     assert not key_accepted("Basic s3cret", "s3cret") and not key_accepted(None, "s3cret")
+
+
+@pytest.mark.slow
+def test_over_http_on_a_server_running_jobs_on_ray(tmp_path: Path) -> None:
+    """The configuration users run: the tools' backtest runs on the server's Ray workers,
+    and its metrics are those of the same spec run in this process."""
+    import shutil
+    import tempfile
+
+    from stratforge import RunSpec, run_backtest
+
+    temp = tempfile.mkdtemp(prefix="sfmr-", dir="/tmp")
+    env = {"STRATFORGE_JOB_EXECUTOR": "ray", "STRATFORGE_RAY_TEMP_DIR": temp}
+    body = backtest_body(bars=600)
+    port = free_port()
+    got: dict[str, Any] = {}
+
+    async def test(session: ClientSession) -> None:
+        job = await call(session, "submit_backtest", spec=body)
+        assert (await finished(session, job["job_id"]))["status"] == "completed"
+        got.update(await call(session, "get_results", job_id=job["job_id"]))
+
+    try:
+        with server(tmp_path / "data", port, STRATFORGE_API_KEY=KEY, **env):
+            run(lambda: over_http(f"http://127.0.0.1:{port}"), test)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    local = run_backtest(RunSpec.model_validate(body)).metrics.model_dump(mode="json")
+    assert got["metrics"] == pytest.approx(local)
