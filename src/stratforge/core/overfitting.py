@@ -15,6 +15,7 @@ scipy.stats for two functions took longer than a small search.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -126,29 +127,54 @@ def probability_of_overfitting(
     if matrix.ndim != 3 or matrix.shape[0] < 2 or matrix.shape[1] < 2 or matrix.shape[1] % 2:
         return None
     trials, splits, _ = matrix.shape
+    masks = _split_masks(splits)
+    # (S, 3N): each block's counts, then its sums, then its sums of squares, per trial
+    flat = matrix.transpose(1, 2, 0).reshape(splits, 3 * trials)
+    # Combinations come in lexicographic order, where the complement of the i-th is the
+    # (C-1-i)-th: one Sharpe per trial and combination serves as the in-sample side of one
+    # split and the out-of-sample side of its mirror, so half the products are enough.
+    total = len(masks)
+    half = total // 2
+    logits = np.empty(total)
+    chunk = max(1, 1_000_000 // (trials * 3))  # bound the (chunk, 3N) temporaries
+    for start in range(0, half, chunk):
+        stop = min(start + chunk, half)
+        front = _sharpe_of(masks[start:stop] @ flat, trials)
+        back = _sharpe_of(masks[total - stop : total - start] @ flat, trials)[::-1]
+        logits[start:stop] = _logits(front, back, trials)
+        logits[total - stop : total - start] = _logits(back, front, trials)[::-1]
+    return OverfittingProbability(float(np.mean(logits <= 0)), tuple(logits.tolist()), total)
+
+
+@functools.lru_cache(maxsize=8)
+def _split_masks(splits: int) -> np.ndarray:
+    """(C, S), one row per choice of S/2 in-sample blocks (1 where in-sample), in
+    lexicographic order; read-only, as it is shared by every search with S blocks."""
     chosen = np.array(list(itertools.combinations(range(splits), splits // 2)))
-    masks = np.zeros((len(chosen), splits))  # (C, S): 1 where the block is in-sample
+    masks = np.zeros((len(chosen), splits))
     masks[np.arange(len(chosen))[:, None], chosen] = 1.0
-    flat = matrix.transpose(1, 0, 2).reshape(splits, trials * 3)  # (S, N*3)
-    logits = np.empty(len(masks))
-    chunk = max(1, 2_000_000 // (trials * 3))  # bound the (chunk, N, 3) temporaries
-    for start in range(0, len(masks), chunk):
-        inside = masks[start : start + chunk]
-        in_sample = _sharpe_of((inside @ flat).reshape(-1, trials, 3))
-        out_sample = _sharpe_of(((1.0 - inside) @ flat).reshape(-1, trials, 3))
-        best = np.argmax(in_sample, axis=1)
-        best_oos = out_sample[np.arange(len(inside)), best][:, None]
-        rank = 1 + np.sum(out_sample < best_oos, axis=1)  # 1 = worst out-of-sample
-        omega = rank / (trials + 1)
-        logits[start : start + chunk] = np.log(omega / (1 - omega))
-    return OverfittingProbability(float(np.mean(logits <= 0)), tuple(logits.tolist()), len(logits))
+    masks.flags.writeable = False
+    return masks
 
 
-def _sharpe_of(sums: np.ndarray) -> np.ndarray:
-    """Sharpe (mean / sample std) from (..., 3) arrays of (count, sum, sum of squares)."""
-    count, total, squares = sums[..., 0], sums[..., 1], sums[..., 2]
+def _logits(in_sample: np.ndarray, out_sample: np.ndarray, trials: int) -> np.ndarray:
+    """Per split (rows): the logit of the in-sample best's relative out-of-sample rank."""
+    best = np.argmax(in_sample, axis=1)
+    best_oos = out_sample[np.arange(len(in_sample)), best][:, None]
+    rank = 1 + np.sum(out_sample < best_oos, axis=1)  # 1 = worst out-of-sample
+    omega = rank / (trials + 1)
+    return np.log(omega / (1 - omega))
+
+
+def _sharpe_of(sums: np.ndarray, trials: int) -> np.ndarray:
+    """Sharpe (mean / sample std) per row and trial from (rows, 3N) sums laid out as N
+    counts, N sums, N sums of squares."""
+    count, total, squares = sums[:, :trials], sums[:, trials : 2 * trials], sums[:, 2 * trials :]
     mean = total / count
-    variance = (squares - count * mean**2) / (count - 1)
+    variance = squares - total * mean
+    variance /= count - 1
     with np.errstate(divide="ignore", invalid="ignore"):
-        sharpe = mean / np.sqrt(variance)
-    return np.where(np.isfinite(sharpe), sharpe, -np.inf)
+        np.sqrt(variance, out=variance)
+        np.divide(mean, variance, out=mean)
+    mean[~np.isfinite(mean)] = -np.inf
+    return mean
