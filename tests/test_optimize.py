@@ -224,9 +224,12 @@ def test_pbo_is_zero_when_the_best_stays_best() -> None:
     assert result.pbo == 0.0 and result.logits == pytest.approx((math.log(2), math.log(2)))
 
 
-def test_pbo_matches_a_brute_force_cscv() -> None:
+@pytest.mark.parametrize(("n_trials", "splits"), [(5, 6), (2, 2), (9, 10)])
+def test_pbo_matches_a_brute_force_cscv(n_trials: int, splits: int) -> None:
+    """Every split on its own, as the paper states it (the code computes each combination's
+    Sharpes once and reads its complement's from the mirrored row)."""
     rng = np.random.default_rng(5)
-    n_trials, splits, per_block = 5, 6, 8
+    per_block = 8
     returns = rng.normal(0.0005, 0.01, (n_trials, splits, per_block))
     result = probability_of_overfitting([_blocks(*trial) for trial in returns])
     logits = []
@@ -240,6 +243,101 @@ def test_pbo_matches_a_brute_force_cscv() -> None:
         logits.append(math.log(omega / (1 - omega)))
     assert result.logits == pytest.approx(tuple(logits))
     assert result.pbo == pytest.approx(np.mean(np.array(logits) <= 0))
+
+
+class WorkersInProcess(SerialExecutor):
+    """The serial executor claiming several workers, recording what the driver sends: the
+    driver's side of a parallel search without a cluster (Ray runs it in test_optimize_ray)."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__()
+        self.workers = workers
+        self.batches: list[int] = []
+        self.most_in_flight = 0
+
+    def capacity(self) -> int:
+        return self.workers
+
+    def submit(self, batch, metric: str, blocks: int) -> None:
+        super().submit(batch, metric, blocks)
+        self.batches.append(len(batch))
+        in_flight = sum(len(queued) for queued, _, _ in self._queue)
+        self.most_in_flight = max(self.most_in_flight, in_flight)
+
+
+def test_a_grid_is_laid_out_at_once_in_tasks_that_shrink_to_one_trial(plugins: Plugins) -> None:
+    """A method that does not adapt (grid) on several workers: every trial is sent before
+    the first result is back, in tasks of at most the batch size that end in single trials,
+    so the workers finish together; the trials are the serial ones."""
+    spec = grid_spec(space={"fast": {"kind": "int", "start": 2, "stop": 40, "step": 2}})
+    spec["space"]["slow"] = {"kind": "int", "start": 20, "stop": 60, "step": 20}
+    serial = optimize(OptimizeSpec.model_validate(spec), plugins=plugins)
+    executor = WorkersInProcess(workers=2)
+    laid_out = optimize(OptimizeSpec.model_validate(spec), plugins=plugins, executor=executor)
+    assert comparable(laid_out) == comparable(serial)
+    valid = laid_out.completed
+    assert sum(executor.batches) == valid == executor.most_in_flight  # all sent at once
+    assert executor.batches == sorted(executor.batches, reverse=True)
+    assert executor.batches[-2:] == [1, 1] and max(executor.batches) == math.ceil(60 / 8)
+
+
+def test_a_large_grid_keeps_at_most_the_lookahead_in_flight(
+    plugins: Plugins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stratforge.core.optimize as optimize_module
+
+    monkeypatch.setattr(optimize_module, "LOOKAHEAD", 36)  # the ordinary window is 32
+    spec = grid_spec(space={"fast": {"kind": "int", "start": 2, "stop": 40, "step": 2}})
+    spec["space"]["slow"] = {"kind": "int", "start": 20, "stop": 60, "step": 20}
+    executor = WorkersInProcess(workers=2)
+    result = optimize(OptimizeSpec.model_validate(spec), plugins=plugins, executor=executor)
+    assert executor.most_in_flight <= 36 < result.completed == sum(executor.batches)
+
+
+def test_an_adaptive_method_is_asked_for_a_few_candidates_per_worker(
+    plugins: Plugins, write_plugin
+) -> None:
+    """Without ``adaptive = False`` a method is taken to learn from results: only about
+    two batches per worker are out at a time, so its later candidates can use what it was
+    told."""
+    folder = write_plugin(
+        "told_plugin",
+        """
+from stratforge import hookimpl
+from stratforge.optimizers import GridSearch
+
+
+class ToldGrid(GridSearch):
+    adaptive = True  # as if it learned from tell
+
+
+@hookimpl
+def register_optimizers(register):
+    register(ToldGrid, name="told_grid")
+""",
+    )
+    spec = grid_spec(method={"name": "told_grid"}, trials=60)
+    spec["space"] = {
+        "fast": {"kind": "int", "start": 2, "stop": 40, "step": 2},
+        "slow": {"kind": "int", "start": 60, "stop": 120, "step": 20},
+    }
+    loaded = Plugins.load(Settings(plugins_dirs=[folder]))
+    executor = WorkersInProcess(workers=2)
+    result = optimize(OptimizeSpec.model_validate(spec), plugins=loaded, executor=executor)
+    batch = math.ceil(60 / 8)
+    assert result.completed == 60 and executor.most_in_flight <= 2 * 2 * batch
+    assert set(executor.batches[:-1]) == {batch}  # fixed tasks, not shrinking ones
+
+
+def test_guided_batches_cover_every_trial_in_order() -> None:
+    from stratforge.core.optimize import _guided_batches
+
+    valid = [(n, {"x": n}) for n in range(90)]
+    batches = _guided_batches(valid, 13, 2, left=90)
+    assert [item for batch in batches for item in batch] == valid
+    assert [len(b) for b in batches] == [13, 13, 13, 13, 10, 7, 6, 4, 3, 2, 2, 1, 1, 1, 1]
+    assert [len(b) for b in _guided_batches(valid[:3], 13, 2, left=200)] == [3]
+    assert _guided_batches([], 13, 2, left=0) == []
 
 
 def test_search_reports_diagnostics(plugins: Plugins) -> None:

@@ -39,6 +39,7 @@ from stratforge.plugin.registry import did_you_mean
 METRICS = tuple(Metrics.model_fields)
 MAX_FRUITLESS_ASKS = 50
 MAX_BATCH = 16  # results (and progress) arrive at least every 16 trials per worker
+LOOKAHEAD = 2048  # trials in flight for a method that does not adapt (bounds its memory)
 ExecutorName = Literal["serial", "ray"]
 
 
@@ -113,6 +114,7 @@ class Progress:
 
 
 TrialCallback = Callable[[Trial, Progress], None]
+Batch = list[tuple[int, dict[str, Any]]]
 
 
 class TrialMemory(Protocol):
@@ -201,13 +203,18 @@ def run_search(
     fixed = {k: v for k, v in base_params.items() if k not in spec.space}
     number, submitted, cancelled, exhausted, fruitless = 0, 0, False, False, 0
     batch_size = _batch_size(spec, executor)
+    ahead = _plans_ahead(optimizer, executor)
+    in_flight = 0  # trials sent to the executor, not back yet
     executor.start(prepared)
     try:
         while True:
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
-            room = _room(spec, submitted, executor, batch_size)
+            if ahead:
+                room = _room_ahead(spec, submitted, in_flight, executor, batch_size)
+            else:
+                room = _room(spec, submitted, executor, batch_size)
             if room and not exhausted:
                 candidates = optimizer.ask(room)
                 exhausted = not candidates
@@ -220,8 +227,15 @@ def run_search(
                 for trial in recalled:
                     optimizer.tell(trial.params, trial.objective)
                     _record(trial, trials, progress, on_trial, spec.maximize)
-                for start in range(0, len(valid), batch_size):
-                    executor.submit(valid[start : start + batch_size], spec.metric, spec.pbo_blocks)
+                if ahead:
+                    last = len(candidates) < room  # the method has nothing after these
+                    left = len(valid) if last else _expected_trials(spec) - submitted
+                    batches = _guided_batches(valid, batch_size, executor.capacity(), left)
+                else:
+                    batches = [valid[i : i + batch_size] for i in range(0, len(valid), batch_size)]
+                for batch in batches:
+                    executor.submit(batch, spec.metric, spec.pbo_blocks)
+                in_flight += len(valid)
                 submitted += len(valid) + len(recalled)
                 fruitless = 0 if valid or recalled else fruitless + 1
                 if fruitless >= MAX_FRUITLESS_ASKS:
@@ -231,6 +245,7 @@ def run_search(
             if not executor.pending():
                 break
             finished = executor.wait(timeout=0.5)
+            in_flight -= len(finished)
             reuse.keep(finished)
             for trial in finished:
                 optimizer.tell(trial.params, trial.objective)
@@ -311,14 +326,51 @@ def _screen(
     return valid, pruned
 
 
+def _expected_trials(spec: OptimizeSpec) -> int:
+    """The search's size as far as it is known before it runs (pruning can make it smaller)."""
+    return spec.trials or (grid_size(spec.space) if spec.method.name == "grid" else 100)
+
+
 def _batch_size(spec: OptimizeSpec, executor: Executor) -> int:
     """Enough trials per task that scheduling is noise, few enough to balance the workers:
     about four batches per worker over the whole search."""
     if executor.capacity() == 1:
         return 1
-    expected = spec.trials or (grid_size(spec.space) if spec.method.name == "grid" else 100)
-    per_batch = math.ceil(expected / (executor.capacity() * 4))
+    per_batch = math.ceil(_expected_trials(spec) / (executor.capacity() * 4))
     return max(1, min(per_batch, MAX_BATCH))
+
+
+def _plans_ahead(optimizer: Optimizer, executor: Executor) -> bool:
+    """Whether the search can be laid out before its results come back: the method does
+    not learn from them (``adaptive = False``: grid, random) and several workers share it."""
+    return not getattr(optimizer, "adaptive", True) and executor.capacity() > 1
+
+
+def _room_ahead(
+    spec: OptimizeSpec, submitted: int, in_flight: int, executor: Executor, batch_size: int
+) -> int:
+    """For a method that does not adapt: candidates up to ``LOOKAHEAD`` trials in flight
+    (a whole grid of ordinary size at once), within the budget."""
+    window = max(executor.capacity() * batch_size * 2, LOOKAHEAD) - in_flight
+    if spec.trials is not None:
+        window = min(window, spec.trials - submitted)
+    return max(window, 0)
+
+
+def _guided_batches(valid: Batch, batch_size: int, workers: int, left: int) -> list[Batch]:
+    """*valid* cut into tasks for a queue the workers take from in order: each a share of
+    the trials still to come (*left* at the first, at least those in *valid*), at most
+    *batch_size*, so the last tasks hold one trial and the workers finish within about a
+    trial of each other instead of one idling through the other's last long task (guided
+    self-scheduling)."""
+    left = max(left, len(valid))
+    batches: list[Batch] = []
+    start = 0
+    while start < len(valid):
+        size = max(1, min(batch_size, math.ceil((left - start) / (2 * workers))))
+        batches.append(valid[start : start + size])
+        start += size
+    return batches
 
 
 def _room(spec: OptimizeSpec, submitted: int, executor: Executor, batch_size: int) -> int:

@@ -16,6 +16,10 @@ from stratforge.plugin.registry import Register
 class GridSearch:
     """Every combination of the space, in a fixed order (up to the trial budget)."""
 
+    adaptive = False  # the whole grid can be laid out at once
+
+    adaptive = False
+
     def __init__(self, space: Mapping[str, Any], context: SearchContext, /) -> None:
         self._combos: Iterator[dict[str, Any]] = grid(space)
 
@@ -37,6 +41,10 @@ class RandomSearch:
     Args:
         max_draws: give up after this many draws without a new candidate (small spaces)
     """
+
+    adaptive = False  # samples do not depend on results
+
+    adaptive = False
 
     def __init__(
         self, space: Mapping[str, Any], context: SearchContext, /, *, max_draws: int = 10_000

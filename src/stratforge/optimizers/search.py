@@ -24,6 +24,12 @@ class Optimizer(Protocol):
 
     ``__init__(self, space, context, /, **params)``: *space* maps names to dimensions,
     *context* is a ``SearchContext``; keyword params are the method's user parameters.
+
+    A class attribute ``adaptive = False`` (optional; a method is taken to adapt unless it
+    says otherwise) declares that candidates never depend on ``tell``: the engine may then
+    ask for the whole search at once and lay it out across the workers so that they finish
+    together. A method that learns from results keeps the default, and is asked for a few
+    candidates per free worker.
     """
 
     def ask(self, n: int) -> list[dict[str, Any]]:
