@@ -15,8 +15,14 @@ Configurations, each in a fresh process, interleaved round by round (best of --r
   * warm         - in one process: Ray initialised and its workers used by a small search
                    first (``stratforge serve``'s case), then the same search timed on
                    ``RayExecutor`` (the server's path) and the serial search in the same
-                   process, in turn, three times (the best of each); the ratio is search
-                   against search
+                   process, in turn, four times (every other pair serial first; the best
+                   of each); the ratio is search against search; also the median of the
+                   per-pair ratios (a pair runs back to back, so the machine's drift
+                   cancels within it)
+  * ceiling      - the serial search in one process alone, then in two processes at once
+                   (imports and a small search done before a shared start time): twice the
+                   work in the slower one's time is the most any two-worker executor gets
+                   from these two cores, Ray or not
   * --variants adds in-process cold runs of the hybrid executor's alternatives, Ray always
                    started (``worth_seconds=0``): 2 workers; 2 workers + the driver running
                    trials too; 1 worker + the driver (the CLI's choice on 2 cores)
@@ -37,6 +43,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,6 +63,8 @@ LABELS = {
     "cli-server": "CLI --server (a running serve, warm Ray)",
     "warm-serial": "in-process serial (warm process)",
     "warm-ray": "warm Ray, RayExecutor (serve)",
+    "ceiling-alone": "serial search, one process alone",
+    "ceiling-pair": "serial search, two processes at once (the slower)",
     "hybrid-2": "hybrid cold, Ray forced, 2 workers",
     "hybrid-2-driver": "hybrid cold, Ray forced, 2 workers + driver",
     "hybrid-1-driver": "hybrid cold, Ray forced, 1 worker + driver",
@@ -85,7 +94,7 @@ def trials_of(result: Any) -> list[dict[str, Any]]:
 # -- child processes --------------------------------------------------------------------
 
 
-WARM_PAIRS = 3
+WARM_PAIRS = 4
 
 
 def warm_child(out: Path) -> None:
@@ -102,19 +111,49 @@ def warm_child(out: Path) -> None:
     small = spec.model_copy(update={"trials": 8})
     optimize(small, executor=RayExecutor(workers=2))  # workers import and load plugins
     ray_times, serial_times = [], []
-    for _ in range(WARM_PAIRS):  # a warm server runs search after search: best of a few
+
+    def timed(run: Any) -> tuple[float, Any]:
         started = time.perf_counter()
-        on_ray = optimize(spec, executor=RayExecutor(workers=2))
-        ray_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        serial = optimize(spec.model_copy(update={"executor": "serial"}))
-        serial_times.append(time.perf_counter() - started)
+        result = run()
+        return time.perf_counter() - started, result
+
+    def on_ray_search() -> Any:
+        return optimize(spec, executor=RayExecutor(workers=2))
+
+    def serial_search() -> Any:
+        return optimize(spec.model_copy(update={"executor": "serial"}))
+
+    for index in range(WARM_PAIRS):  # a warm server runs search after search: best of a few
+        if index % 2:  # every other pair serial first, so a drift within a pair cancels out
+            serial_seconds, serial = timed(serial_search)
+            ray_seconds, on_ray = timed(on_ray_search)
+        else:
+            ray_seconds, on_ray = timed(on_ray_search)
+            serial_seconds, serial = timed(serial_search)
+        ray_times.append(ray_seconds)
+        serial_times.append(serial_seconds)
     ray_seconds, serial_seconds = min(ray_times), min(serial_times)
     ray.shutdown()
     report = {"warm-ray": ray_seconds, "warm-serial": serial_seconds}
-    out.write_text(json.dumps({"seconds": report, "trials": trials_of(on_ray)}))
+    pairs = list(zip(ray_times, serial_times, strict=True))
+    out.write_text(json.dumps({"seconds": report, "pairs": pairs, "trials": trials_of(on_ray)}))
     if trials_of(serial) != trials_of(on_ray):
         raise SystemExit("warm Ray and serial trials differ")
+
+
+def serial_child(start_at: float, out: Path) -> None:
+    """The serial search in this process, imports and a small search done first, timed from
+    ``start_at`` (an epoch time shared with a sibling, so two of them run at once)."""
+    from stratforge.core.optimize import optimize
+
+    spec = search_spec().model_copy(update={"executor": "serial"})
+    optimize(spec.model_copy(update={"trials": 8}))
+    while time.time() < start_at:
+        time.sleep(0.001)
+    started = time.perf_counter()
+    result = optimize(spec)
+    seconds = time.perf_counter() - started
+    out.write_text(json.dumps({"seconds": seconds, "trials": trials_of(result)}))
 
 
 def hybrid_child(config: str, out: Path) -> None:
@@ -190,8 +229,59 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def ceiling(workdir: Path) -> dict[str, Any]:
+    """What two cores give two processes with nothing shared: the serial search alone, then
+    the same in two processes at once. Twice the search over the slower of the two is the
+    most any two-worker executor can reach here (no Ray, no scheduling, no data to hand
+    over); it is below 2.0x by however much two busy cores slow each other on this box."""
+
+    def at_once(count: int) -> list[dict[str, Any]]:
+        start_at = time.time() + 8  # after both have imported and run a small search
+        outs = [workdir / f"ceiling-{count}-{i}.json" for i in range(count)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "serial",
+                    "--at",
+                    str(start_at),
+                    "--out",
+                    str(o),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for o in outs
+        ]
+        for proc in procs:
+            if proc.wait():
+                raise SystemExit(
+                    f"ceiling child failed:\n{proc.stderr.read()[-3000:] if proc.stderr else ''}"
+                )
+        return [json.loads(o.read_text()) for o in outs]
+
+    with OtherLoad() as other:
+        alone = at_once(1)[0]
+        pair = at_once(2)
+    slower = max(p["seconds"] for p in pair)
+    return {
+        "seconds": {"ceiling-alone": alone["seconds"], "ceiling-pair": slower},
+        "trials": alone["trials"],
+        "left": 0,
+        "started_ray": False,
+        "other": (other.cpu, other.steal),
+        "timeline": None,
+        "pairs": [],
+    }
+
+
 def run(config: str, workdir: Path, server: str | None = None) -> dict[str, Any]:
     """One configuration in a fresh process with its own Ray temp dir."""
+    if config == "ceiling":
+        return ceiling(workdir)
     temp = Path(tempfile.mkdtemp(prefix="r", dir=workdir))
     out = workdir / f"{config}.json"
     env = {**os.environ, "STRATFORGE_RAY_TEMP_DIR": str(temp)}
@@ -223,6 +313,7 @@ def run(config: str, workdir: Path, server: str | None = None) -> dict[str, Any]
         "started_ray": started_ray,
         "other": (other.cpu, other.steal),
         "timeline": data.get("timeline"),
+        "pairs": data.get("pairs", []),
     }
 
 
@@ -232,32 +323,37 @@ def main() -> None:
     parser.add_argument("--variants", action="store_true", help="the hybrid's alternatives")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--at", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "serial":
+        serial_child(args.at, args.out)
+        return
     if args.child == "warm":
         warm_child(args.out)
         return
     if args.child:
         hybrid_child(args.child, args.out)
         return
-    configs = ["cli-serial", "cli-default", "cli-server", "warm"]
+    configs = ["cli-serial", "cli-default", "cli-server", "warm", "ceiling"]
     if args.variants:
         configs += ["hybrid-2", "hybrid-2-driver", "hybrid-1-driver"]
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="sfcli-", dir="/tmp"))
     try:
         with running_server(workdir) as server:
-            times, trials = rounds(args.repeat, configs, workdir, server)
+            times, pairs, trials = rounds(args.repeat, configs, workdir, server)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report_table(times, trials)
+    report_table(times, pairs, trials)
 
 
 def rounds(
     repeat: int, configs: list[str], workdir: Path, server: str
-) -> tuple[dict[str, list[float]], int]:
-    """Every configuration once per round; their times, and the number of trials (the
-    same in every run, or the bench stops)."""
+) -> tuple[dict[str, list[float]], list[tuple[float, float]], int]:
+    """Every configuration once per round; their times, the warm (Ray, serial) pairs, and
+    the number of trials (the same in every run, or the bench stops)."""
     times: dict[str, list[float]] = {}
+    pairs: list[tuple[float, float]] = []
     reference = None
     for round_ in range(repeat):
         for config in configs:
@@ -268,6 +364,7 @@ def rounds(
                 raise SystemExit(f"{config}: trials differ from the first run's")
             for name, seconds in report["seconds"].items():
                 times.setdefault(name, []).append(seconds)
+            pairs.extend((ray_s, serial_s) for ray_s, serial_s in report["pairs"])
             shown = ", ".join(f"{LABELS[k]} {v:.2f} s" for k, v in report["seconds"].items())
             timeline = report["timeline"]
             extra = (
@@ -281,10 +378,12 @@ def rounds(
                 f"other CPU/steal {report['other'][0]:.1f}/{report['other'][1]:.1f} s" + extra,
                 flush=True,
             )
-    return times, len(reference or [])
+    return times, pairs, len(reference or [])
 
 
-def report_table(times: dict[str, list[float]], trials: int) -> None:
+def report_table(
+    times: dict[str, list[float]], pairs: list[tuple[float, float]], trials: int
+) -> None:
     best = {name: min(values) for name, values in times.items()}
     print(f"\n100-trial daily grid ({trials} trials reported, same in every run), best of runs:")
     print("| configuration | wall time | vs serial | runs |")
@@ -293,6 +392,8 @@ def report_table(times: dict[str, list[float]], trials: int) -> None:
         serial = best["warm-serial" if name.startswith("warm") else "cli-serial"]
         if name.startswith("hybrid"):
             serial = best["warm-serial"]  # in-process search against in-process search
+        if name.startswith("ceiling"):  # the pair ran two searches: twice the work
+            serial = best["ceiling-alone"] * (2 if name == "ceiling-pair" else 1)
         runs = ", ".join(f"{s:.2f}" for s in times[name])
         print(f"| {LABELS[name]} | {seconds:.2f} s | {serial / seconds:.2f}x | {runs} |")
     cold = best["cli-serial"] / best["cli-default"]
@@ -303,6 +404,26 @@ def report_table(times: dict[str, list[float]], trials: int) -> None:
         f"  [{'met' if remote >= 1.5 else 'MISSED'}] CLI --server >= 1.5x CLI serial: {remote:.2f}x"
     )
     print(f"  [{'met' if warm >= 1.9 else 'MISSED'}] warm Ray >= 1.9x serial: {warm:.2f}x")
+    if "ceiling-pair" in times:
+        alone, pair = times["ceiling-alone"], times["ceiling-pair"]
+        per_round = [2 * a / p for a, p in zip(alone, pair, strict=True)]
+        ceiling_x = statistics.median(per_round)
+        shown = ", ".join(f"{r:.2f}" for r in per_round)
+        print(
+            f"  two-process ceiling (no Ray): {ceiling_x:.2f}x, median of rounds ({shown}): "
+            f"two busy cores slow each process by {(2 / ceiling_x - 1) * 100:.1f}%"
+        )
+    if pairs:
+        # Each pair runs back to back in one process, so the machine's drift (its runs vary
+        # by 10%) cancels within a pair; the best-of ratio above sets the two fastest runs
+        # of different minutes against each other.
+        ratios = sorted(serial / ray for ray, serial in pairs)
+        shown = ", ".join(f"{r:.2f}" for r in ratios)
+        paired = statistics.median(ratios)
+        print(
+            f"  [{'met' if paired >= 1.9 else 'MISSED'}] warm Ray >= 1.9x serial, median of "
+            f"{len(ratios)} back-to-back pairs: {paired:.2f}x ({shown})"
+        )
 
 
 if __name__ == "__main__":
