@@ -11,7 +11,8 @@ Configurations, each in a fresh process, interleaved round by round (best of --r
   * cli server   - ``stratforge optimize ... --server URL``: the same command submitted to a
                    running ``stratforge serve`` (its Ray warmed by one small search first, its
                    result cache off so nothing is recalled); wall time of the command, from
-                   start to the printed table
+                   start to the printed table. Its rounds run after the others, the server
+                   up only then (an idle serve and its Ray take about 4% of a core)
   * warm         - in one process: Ray initialised and its workers used by a small search
                    first (``stratforge serve``'s case), then the same search timed on
                    ``RayExecutor`` (the server's path) and the serial search in the same
@@ -334,24 +335,30 @@ def main() -> None:
     if args.child:
         hybrid_child(args.child, args.out)
         return
-    configs = ["cli-serial", "cli-default", "cli-server", "warm", "ceiling"]
+    configs = ["cli-serial", "cli-default", "warm", "ceiling"]
     if args.variants:
         configs += ["hybrid-2", "hybrid-2-driver", "hybrid-1-driver"]
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="sfcli-", dir="/tmp"))
     try:
+        times, pairs, trials = rounds(args.repeat, configs, workdir, None)
+        # The server's rounds come last, on their own: an idle serve and its Ray use about
+        # 4% of a core, which a serial run absorbs on the spare core and a run on both
+        # cores pays for, so it must not run beside the others.
         with running_server(workdir) as server:
-            times, pairs, trials = rounds(args.repeat, configs, workdir, server)
+            remote, _, remote_trials = rounds(args.repeat, ["cli-server"], workdir, server)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report_table(times, pairs, trials)
+    if remote_trials != trials:
+        raise SystemExit("cli-server: trials differ from the other configurations'")
+    report_table({**times, **remote}, pairs, len(trials))
 
 
 def rounds(
-    repeat: int, configs: list[str], workdir: Path, server: str
-) -> tuple[dict[str, list[float]], list[tuple[float, float]], int]:
+    repeat: int, configs: list[str], workdir: Path, server: str | None
+) -> tuple[dict[str, list[float]], list[tuple[float, float]], list[dict[str, Any]]]:
     """Every configuration once per round; their times, the warm (Ray, serial) pairs, and
-    the number of trials (the same in every run, or the bench stops)."""
+    the trials (the same in every run, or the bench stops)."""
     times: dict[str, list[float]] = {}
     pairs: list[tuple[float, float]] = []
     reference = None
@@ -378,7 +385,7 @@ def rounds(
                 f"other CPU/steal {report['other'][0]:.1f}/{report['other'][1]:.1f} s" + extra,
                 flush=True,
             )
-    return times, pairs, len(reference or [])
+    return times, pairs, reference or []
 
 
 def report_table(

@@ -42,6 +42,33 @@ def test_run_prints_summary() -> None:
     assert "total return" in proc.stdout and "sharpe" in proc.stdout
 
 
+def test_run_shows_each_markets_bars_for_a_portfolio(tmp_path: Path) -> None:
+    """Two roots whose data end on different days (a CME one and a Eurex one, EUR FX):
+    the summary gives each market's own bar count and dates, not the first one's alone."""
+    chain = {"source": "synthetic", "roll": {"name": "volume"}, "adjust": "difference"}
+    spec = {
+        "cash": 500_000,
+        "data": [
+            {**chain, "root": "ES", "args": {"bars": 750}},
+            {**chain, "root": "FESX", "args": {"bars": 500, "seed": 5}},
+        ],
+        "fx_rates": {"EUR": {"source": "synthetic", "args": {"bars": 900, "price": 1.1}}},
+        "strategy": {"name": "sma_cross", "params": {"fast": 10, "slow": 40}},
+    }
+    path = tmp_path / "portfolio.json"
+    path.write_text(json.dumps(spec))
+    proc = stratforge("run", "--spec", str(path))
+    assert proc.returncode == 0, proc.stderr
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in proc.stdout.splitlines()
+        if line.count("│") == 3
+    }
+    assert rows["bars ES"] == "750 (2015-01-02 to 2017-12-21)"
+    assert rows["bars FESX"] == "500 (2015-01-02 to 2016-12-14)"
+    assert "bars" not in rows
+
+
 def test_run_json_and_out_file(tmp_path: Path) -> None:
     target = tmp_path / "result.json"
     proc = stratforge(

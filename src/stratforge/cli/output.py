@@ -30,7 +30,12 @@ def print_summary(result: RunResult) -> None:
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     p = result.provenance
-    table.add_row("bars", f"{p.data_bars:,} ({p.data_start[:10]} to {p.data_end[:10]})")
+    if len(result.prices) > 1:  # a portfolio: each market's own bars and dates
+        for series in result.prices:
+            times = series.datetime
+            table.add_row(f"bars {series.data}", _span(len(times), times[0], times[-1]))
+    else:
+        table.add_row("bars", _span(p.data_bars, p.data_start, p.data_end))
     for name, value in result.metrics.model_dump(exclude={"bars"}).items():
         if name in FUTURES_ONLY and value is None:
             continue
@@ -43,6 +48,10 @@ def print_summary(result: RunResult) -> None:
         print_settlements(result)
     if result.rolls or result.settlements:
         print_fills(result)
+
+
+def _span(bars: int, start: str, end: str) -> str:
+    return f"{bars:,} ({start[:10]} to {end[:10]})"
 
 
 def format_metric(name: str, value: Any) -> str:
