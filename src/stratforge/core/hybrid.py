@@ -71,6 +71,7 @@ class HybridExecutor:
         self._done = 0
         self._local_seconds = 0.0
         self._local_trials = 0
+        self._first_seconds = 0.0  # the first trial here, which pays one-off warm-ups
         self._first_started: float | None = None
         self._created = time.perf_counter()
         self._idle = IdleCores()
@@ -169,6 +170,8 @@ class HybridExecutor:
         if self._first_started is None:
             self._first_started = time.perf_counter()
         trial = run_trial(self._prepared, number, params, *self._task)
+        if not self._local_trials:
+            self._first_seconds = trial.seconds
         self._local_seconds += trial.seconds
         self._local_trials += 1
         self._done += 1
@@ -209,6 +212,8 @@ class HybridExecutor:
         if self._expected is None:
             return math.inf
         per_trial = self._local_seconds / max(self._local_trials, 1)
+        if self._local_trials > 1:  # the first trial warms caches up: 10-25% slower
+            per_trial = (self._local_seconds - self._first_seconds) / (self._local_trials - 1)
         left = max(self._expected - self._done, len(self._queue))
         return per_trial * left
 
@@ -259,7 +264,10 @@ class HybridExecutor:
                 return True
             if started is None or self._local_trials:
                 continue  # no trial yet, or the driver decides from the finished ones
-            if (time.perf_counter() - started) * expected >= self.worth_seconds:
+            running = time.perf_counter() - started
+            # a first trial that runs on past DECIDE_AFTER_S is long: judged now, not after
+            # it (a few tenths of a second would extrapolate a warm-up, not the search)
+            if running >= DECIDE_AFTER_S and running * expected >= self.worth_seconds:
                 return self._spare_core()
         return not self._skip
 

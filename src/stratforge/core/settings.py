@@ -98,7 +98,7 @@ class Settings(BaseSettings):
         default=None, description="Ray's session/socket directory for a local Ray (keep it short)."
     )
     ray_min_search_s: float = Field(
-        default=15.0,
+        default=20.0,
         ge=0,
         description="CLI searches on Ray: in-process seconds of work a search must have left "
         "(measured from its first trials) for Ray to be started for it; 0: always start it.",
