@@ -25,10 +25,9 @@ from stratforge.core.plugins import Plugins
 from stratforge.core.resolve import resolve
 from stratforge.core.settings import Settings, get_settings
 from stratforge.core.spec import RunSpec
-from stratforge.core.trials import Trial, run_trials
+from stratforge.core.trials import Batch, Trial, run_trials
 
 log = logging.getLogger("stratforge.optimize")
-Batch = list[tuple[int, dict[str, Any]]]
 
 
 class SerialExecutor:

@@ -24,7 +24,7 @@ from typing import Any
 from stratforge.core.engine import PreparedRun
 from stratforge.core.executors import RayExecutor, one_blas_thread
 from stratforge.core.settings import Settings, get_settings
-from stratforge.core.trials import Trial, run_trial
+from stratforge.core.trials import Trial, guided_batch_size, run_trial
 
 log = logging.getLogger("stratforge.optimize")
 Item = tuple[int, dict[str, Any]]
@@ -296,9 +296,9 @@ class HybridExecutor:
 
     def _dispatch(self, runner: RayExecutor) -> None:
         """Keep two batches per worker queued on Ray, smaller ones as the search ends."""
-        share = 2 * (runner.workers + self.driver_trials)
+        workers = runner.workers + self.driver_trials
         while self._queue and runner.pending() < 2 * runner.workers:
-            size = max(1, min(self._batch, math.ceil(len(self._queue) / share)))
+            size = guided_batch_size(len(self._queue), workers, self._batch)
             batch = [self._queue.popleft() for _ in range(min(size, len(self._queue)))]
             runner.submit(batch, *self._task)
             self._done += len(batch)

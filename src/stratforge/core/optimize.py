@@ -30,7 +30,7 @@ from stratforge.core.overfitting import (
 from stratforge.core.plugins import Plugins
 from stratforge.core.results import Metrics
 from stratforge.core.spec import MAX_TEXT, ComponentSpec, RunSpec
-from stratforge.core.trials import Trial, objective_value
+from stratforge.core.trials import Batch, Trial, guided_batch_size, objective_value
 from stratforge.optimizers.search import Optimizer, SearchContext
 from stratforge.optimizers.space import Constraint, ConstraintError, Dimension, grid_size
 from stratforge.plugin.params import describe_params
@@ -83,7 +83,7 @@ class Executor(Protocol):
     """Runs batches of trials; results come back as batches finish."""
 
     def start(self, prepared: PreparedRun) -> None: ...
-    def submit(self, batch: list[tuple[int, dict[str, Any]]], metric: str, blocks: int) -> None: ...
+    def submit(self, batch: Batch, metric: str, blocks: int) -> None: ...
     def wait(self, timeout: float | None) -> list[Trial]: ...
     def pending(self) -> int: ...
     def capacity(self) -> int: ...
@@ -114,7 +114,6 @@ class Progress:
 
 
 TrialCallback = Callable[[Trial, Progress], None]
-Batch = list[tuple[int, dict[str, Any]]]
 
 
 class TrialMemory(Protocol):
@@ -358,16 +357,13 @@ def _room_ahead(
 
 
 def _guided_batches(valid: Batch, batch_size: int, workers: int, left: int) -> list[Batch]:
-    """*valid* cut into tasks for a queue the workers take from in order: each a share of
-    the trials still to come (*left* at the first, at least those in *valid*), at most
-    *batch_size*, so the last tasks hold one trial and the workers finish within about a
-    trial of each other instead of one idling through the other's last long task (guided
-    self-scheduling)."""
+    """*valid* cut into tasks that shrink as the search ends (``guided_batch_size``), *left*
+    being the trials still to come at the first of them (at least those in *valid*)."""
     left = max(left, len(valid))
     batches: list[Batch] = []
     start = 0
     while start < len(valid):
-        size = max(1, min(batch_size, math.ceil((left - start) / (2 * workers))))
+        size = guided_batch_size(left - start, workers, batch_size)
         batches.append(valid[start : start + size])
         start += size
     return batches

@@ -82,6 +82,16 @@ def run_trial(
     )
 
 
+Batch = list[tuple[int, dict[str, Any]]]  # (trial number, params) of one task
+
+
+def guided_batch_size(left: int, workers: int, most: int) -> int:
+    """Trials for the next task of a queue *workers* take from in order: a share of the
+    *left* still to come, at most *most*, so the last tasks hold one trial and the workers
+    finish within about a trial of each other (guided self-scheduling)."""
+    return max(1, min(most, math.ceil(left / (2 * workers))))
+
+
 def run_trials(
     prepared: PreparedRun,
     batch: Sequence[tuple[int, dict[str, Any]]],

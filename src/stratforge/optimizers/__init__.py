@@ -18,8 +18,6 @@ class GridSearch:
 
     adaptive = False  # the whole grid can be laid out at once
 
-    adaptive = False
-
     def __init__(self, space: Mapping[str, Any], context: SearchContext, /) -> None:
         self._combos: Iterator[dict[str, Any]] = grid(space)
 
@@ -43,8 +41,6 @@ class RandomSearch:
     """
 
     adaptive = False  # samples do not depend on results
-
-    adaptive = False
 
     def __init__(
         self, space: Mapping[str, Any], context: SearchContext, /, *, max_draws: int = 10_000
