@@ -51,6 +51,44 @@ def test_ray_matches_serial(ray_session, plugins: Plugins, workers: int, method:
     assert on_ray.pbo == serial.pbo and on_ray.deflated_sharpe == serial.deflated_sharpe
 
 
+class RecordingRayExecutor(RayExecutor):
+    """The real Ray executor, noting the size of every task and how many trials are out."""
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self.batches: list[int] = []
+        self.most_in_flight = self.in_flight = 0
+
+    def submit(self, batch, metric: str, blocks: int) -> None:
+        super().submit(batch, metric, blocks)
+        self.batches.append(len(batch))
+        self.in_flight += len(batch)
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+    def wait(self, timeout):
+        finished = super().wait(timeout)
+        self.in_flight -= len(finished)
+        return finished
+
+
+def test_a_grid_on_two_ray_workers_is_sent_at_once_in_shrinking_tasks(
+    ray_session, plugins: Plugins
+) -> None:
+    """Every trial goes to Ray before the first result is back, in tasks that end in single
+    trials, and the trials are the serial ones (numbers, params and metrics)."""
+    spec = grid_spec()
+    spec["space"]["fast"] = {"kind": "int", "start": 2, "stop": 40, "step": 2}
+    serial = optimize(OptimizeSpec.model_validate(spec), plugins=plugins)
+    executor = RecordingRayExecutor(workers=2)
+    on_ray = optimize(
+        OptimizeSpec.model_validate({**spec, "executor": "ray"}), plugins=plugins, executor=executor
+    )
+    assert comparable(on_ray) == comparable(serial)
+    assert executor.most_in_flight == on_ray.completed == sum(executor.batches)
+    assert executor.batches == sorted(executor.batches, reverse=True)
+    assert executor.batches[-2:] == [1, 1]
+
+
 def comparable_best(result):
     return result.best.model_dump(exclude={"seconds"}) if result.best else None
 
