@@ -56,6 +56,25 @@ class Counted(bt.Strategy):
 @hookimpl
 def register_strategies(register):
     register(Counted, name="counted")
+
+
+def counted_bars(*, bars: int = 300, seed: int = 42):
+    """Synthetic bars; each load is logged.
+
+    Args:
+        bars: how many
+        seed: the generator's seed
+    """
+    from stratforge.data import generate_synthetic
+
+    with open(LOG + ".loads", "a") as handle:
+        handle.write(f"{{bars}}\\n")
+    return generate_synthetic(bars=bars, seed=seed)
+
+
+@hookimpl
+def register_data_sources(register):
+    register(counted_bars, name="counted_bars")
 '''
 
 
@@ -91,6 +110,12 @@ def write_counted(directory: Path, log: Path, size: int = 1) -> None:
 def runs(log: Path) -> list[int]:
     """The `every` of each run of the counted strategy, in order."""
     return [int(line) for line in log.read_text().split()] if log.exists() else []
+
+
+def loads(log: Path) -> int:
+    """How many times the counted_bars source was called (in any process)."""
+    path = log.with_name(log.name + ".loads")
+    return len(path.read_text().split()) if path.exists() else 0
 
 
 def test_identical_backtest_is_served_from_the_stored_run(client: TestClient) -> None:
@@ -325,9 +350,16 @@ def test_on_ray_only_the_new_trials_go_to_the_workers(tmp_path: Path) -> None:
             results.append(
                 optimize(search(*every), plugins=plugins, executor=executor, memory=memory)
             )
-        served = [_ray_backtest(session, settings, plugins) for _ in range(2)]
+        served, loaded, built = [], [], []
+        for _ in range(2):
+            served.append(_ray_backtest(session, settings, plugins))
+            loaded.append(loads(log))
+            built.append(len(runs(log)))
     engine.dispose()
     assert served[0]["cached_from"] is None and served[1]["cached_from"] == served[0]["id"]
+    # the worker loads the data and sends the key: the driver never loads it too; a stored
+    # key stops the task before its strategy is built
+    assert loaded == [1, 2] and built[1] == built[0]
     for field in ("result_blob", "metrics"):
         assert served[1][field] == served[0][field]
     # 5 and 15 ran once, in the first search; the backtest (every=10) ran once, not twice
@@ -347,7 +379,10 @@ def _ray_backtest(session: Session, settings: Settings, plugins: Any) -> dict[st
     from stratforge.store.blobs import BlobStore
     from stratforge.store.tables import BacktestRun
 
-    body = {"strategy": {"name": "counted"}, "data": {"args": {"bars": 300}}}
+    body = {
+        "strategy": {"name": "counted"},
+        "data": {"source": "counted_bars", "args": {"bars": 300}},
+    }
     job, _ = jobs.create_job(
         session, table=BacktestRun, spec=body, strategy="counted", body_sha256="-"
     )

@@ -372,27 +372,51 @@ def memory_limit(megabytes: float | None) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
-def run_backtest_stream(spec_json: str, settings_json: str) -> Iterator[dict[str, Any]]:
+def run_backtest_stream(
+    spec_json: str, settings_json: str, keyed: bool = False
+) -> Iterator[dict[str, Any]]:
     """A Ray streaming task: ``{"progress": done, "total": steps, "attempt": id}`` items while
     one backtest runs, then ``{"result": encoded RunResult bytes, "metrics": {...}}`` (never
-    objects; see ``core.result_codec``). The run goes in a
-    thread so this generator can yield the engine's progress callbacks as they come; a new
-    ``attempt`` id tells the driver Ray started the task again."""
-    from stratforge.core.engine import run_backtest
-    from stratforge.core.result_codec import encode_result
+    objects; see ``core.result_codec``). The run goes in a thread so this generator can yield
+    the engine's progress callbacks as they come; a new ``attempt`` id tells the driver Ray
+    started the task again.
+
+    *keyed* (the result cache is on): once the data is loaded, ``{"key": digest or None}``
+    (``core.cache_key``: the data is loaded here only, never in the driver too), then
+    ``{"ready": True}``. The task is submitted with a backpressure of one item, so it waits at
+    that second item until the driver asks for it: a driver that has the key's result stored
+    cancels the task there, before anything of the run has been built."""
+    from stratforge.core.engine import prepare
 
     settings = Settings.model_validate_json(settings_json)
     plugins = worker_plugins(settings_json)
     spec = RunSpec.model_validate_json(spec_json)
+    with memory_limit(settings.job_memory_limit_mb):
+        started = time.perf_counter()
+        prepared = prepare(spec, plugins=plugins)
+        if keyed:
+            from stratforge.core.cache_key import run_key
+
+            key = run_key(prepared)
+            yield {"key": key.backtest() if key is not None else None}
+            yield {"ready": True}
+        yield from _streamed_run(prepared, started)
+
+
+def _streamed_run(prepared: PreparedRun, started: float) -> Iterator[dict[str, Any]]:
+    """Run *prepared* in a thread, yielding its progress (at most every ``PROGRESS_SECONDS``)
+    and then its encoded result; an exception in the run is raised here, so Ray reports it."""
+    from stratforge.core.engine import run_prepared
+    from stratforge.core.result_codec import encode_result
+
     updates: queue.Queue[tuple[int, int] | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            with memory_limit(settings.job_memory_limit_mb):
-                result = run_backtest(
-                    spec, plugins=plugins, on_progress=lambda d, t: updates.put((d, t))
-                )
+            result = run_prepared(
+                prepared, on_progress=lambda d, t: updates.put((d, t)), started=started
+            )
             outcome["blob"] = encode_result(result)
             outcome["metrics"] = result.metrics.model_dump(mode="json")
         except BaseException as exc:  # re-raised in the task, so Ray reports it
@@ -438,13 +462,18 @@ def warm_workers(settings: Settings) -> set[int]:
 _REMOTE_BACKTEST: Any = None
 
 
-def submit_backtest(spec_json: str, settings: Settings) -> Any:
-    """Start a backtest on Ray; returns the ObjectRefGenerator of its progress and result."""
+def submit_backtest(spec_json: str, settings: Settings, *, keyed: bool = False) -> Any:
+    """Start a backtest on Ray; returns the ObjectRefGenerator of its progress and result
+    (with *keyed*, its cache key first: see ``run_backtest_stream``)."""
     import ray
 
     global _REMOTE_BACKTEST
     if _REMOTE_BACKTEST is None:
-        _REMOTE_BACKTEST = ray.remote(num_cpus=1, max_retries=3, num_returns="streaming")(
-            run_backtest_stream
-        )
-    return _REMOTE_BACKTEST.remote(spec_json, settings.model_dump_json())
+        # the task waits at each item until the driver has taken the one before: a keyed
+        # run's "ready" is where a driver that has its result stops it (an option Ray's
+        # stubs do not list)
+        waits_for_driver: dict[str, Any] = {"_generator_backpressure_num_objects": 1}
+        _REMOTE_BACKTEST = ray.remote(
+            num_cpus=1, max_retries=3, num_returns="streaming", **waits_for_driver
+        )(run_backtest_stream)
+    return _REMOTE_BACKTEST.remote(spec_json, settings.model_dump_json(), keyed)

@@ -18,10 +18,10 @@ def backtest_key(prepared: PreparedRun, settings: Settings) -> RunKey | None:
     return run_key(prepared) if settings.result_cache else None
 
 
-def serve_cached(session: Session, job: BacktestRun, key: RunKey) -> bool:
+def serve_cached(session: Session, job: BacktestRun, key: str) -> bool:
     """Finish *job* with the stored result of an identical backtest, if there is one: its
     metrics and (shared) result blob, and ``cached_from`` naming the job it came from."""
-    hit = cache.recall_backtest(session, key=key.backtest())
+    hit = cache.recall_backtest(session, key=key)
     if hit is None:
         return False
     jobs.finish_job(
@@ -37,11 +37,13 @@ def serve_cached(session: Session, job: BacktestRun, key: RunKey) -> bool:
 
 
 def remember_backtest(
-    session: Session, settings: Settings, job: BacktestRun, key: RunKey, digest: str
+    session: Session, settings: Settings, job: BacktestRun, key: str, digest: str
 ) -> None:
+    """Remember that *job* stored the result of the backtest whose key digest is *key*
+    (``RunKey.backtest()``)."""
     cache.remember_backtest(
         session,
-        key=key.backtest(),
+        key=key,
         job_id=job.id,
         result_blob=digest,
         max_entries=settings.result_cache_max_entries,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from stratforge.core.engine import PreparedRun, prepare, run_backtest, run_prepared
+from stratforge.core.engine import prepare, run_prepared
 from stratforge.core.executors import (
     JobStopped,
     RayExecutor,
@@ -116,58 +116,76 @@ class JobRunner:
             jobs.finish_job(session, job=job, status="failed", error=message, **kept)
 
     def _backtest(self, session: Session, job: BacktestRun, handle: RunningJob) -> None:
+        """Run and store a backtest, or serve it from the stored run with the same key. The
+        key needs the loaded data: it is computed where the data is loaded for the run
+        (a Ray worker, or here), so the data is read once."""
         spec = RunSpec.model_validate(job.spec)
-        started = time.perf_counter()
-        prepared = key = None
-        if self.settings.result_cache:  # the key needs the data: load it here, once
-            prepared = prepare(spec, plugins=self.plugins)
-            key = backtest_key(prepared, self.settings)
-            if key is not None and serve_cached(session, job, key):
-                return
-            if self.executor == "ray":
-                prepared = None  # the worker loads its own copy: drop this one's frames now
-        blob, metrics = self._run_backtest(session, job, handle, spec, prepared, started)
+        progress = BarProgress(session, job)
+        if self.executor == "ray":
+            ran = self._backtest_on_ray(session, job, handle, spec, progress)
+        else:
+            ran = self._backtest_here(session, job, handle, spec, progress)
+        if ran is None:
+            return  # served from the cache
+        blob, metrics, key = ran
         digest = store_backtest(session, self.blobs, job, blob, metrics)
         if key is not None and not handle.cancel_event.is_set():
             remember_backtest(session, self.settings, job, key, digest)
 
-    def _run_backtest(
+    def _backtest_here(
         self,
         session: Session,
         job: BacktestRun,
         handle: RunningJob,
         spec: RunSpec,
-        prepared: PreparedRun | None,
-        started: float,
-    ) -> tuple[bytes, dict[str, Any]]:
-        """The stored form and metrics of one backtest, run on Ray or here (on *prepared*
-        data when the cache loaded it already)."""
-        progress = BarProgress(session, job)
-        if self.executor == "ray":
-            import ray
-
-            ensure_ray(self.settings)
-            stream = submit_backtest(spec.model_dump_json(), self.settings)
-            handle.ray_ref = stream
-            outcome = None
-            for ref in stream:
-                item = ray.get(ref)
-                if "result" in item:
-                    outcome = item
-                else:
-                    progress(item["progress"], item["total"], item.get("attempt"))
-            assert outcome is not None, "the backtest stream ended without a result"
-            return outcome["result"], outcome["metrics"]
+        progress: BarProgress,
+    ) -> tuple[bytes, dict[str, Any], str | None] | None:
+        """In this process: the stored form, metrics and cache key (None when the cache is
+        off or the run cannot be keyed), or None when the job was served from the cache."""
+        started = time.perf_counter()
+        prepared = prepare(spec, plugins=self.plugins)
+        run_key = backtest_key(prepared, self.settings)
+        key = run_key.backtest() if run_key is not None else None
+        if key is not None and serve_cached(session, job, key):
+            return None
 
         def report(done: int, total: int) -> None:
             handle.check()
             progress(done, total)
 
-        if prepared is None:
-            result = run_backtest(spec, plugins=self.plugins, on_progress=report)
-        else:
-            result = run_prepared(prepared, on_progress=report, started=started)
-        return encode_result(result), result.metrics.model_dump(mode="json")
+        result = run_prepared(prepared, on_progress=report, started=started)
+        return encode_result(result), result.metrics.model_dump(mode="json"), key
+
+    def _backtest_on_ray(
+        self,
+        session: Session,
+        job: BacktestRun,
+        handle: RunningJob,
+        spec: RunSpec,
+        progress: BarProgress,
+    ) -> tuple[bytes, dict[str, Any], str | None] | None:
+        """On a Ray worker, as ``_backtest_here``. With the cache on, the worker sends the
+        key once it has loaded the data and waits; a stored key cancels the task there."""
+        import ray
+
+        ensure_ray(self.settings)
+        keyed = self.settings.result_cache
+        stream = submit_backtest(spec.model_dump_json(), self.settings, keyed=keyed)
+        handle.ray_ref = stream
+        key = outcome = None
+        for ref in stream:
+            item = ray.get(ref)
+            if "key" in item:
+                key = item["key"]
+                if key is not None and serve_cached(session, job, key):
+                    ray.cancel(stream)  # waiting at its "ready": nothing of the run was built
+                    return None
+            elif "result" in item:
+                outcome = item
+            elif "progress" in item:
+                progress(item["progress"], item["total"], item.get("attempt"))
+        assert outcome is not None, "the backtest stream ended without a result"
+        return outcome["result"], outcome["metrics"], key
 
     def _search_executor(self, workers: int | None) -> Any:
         if self.executor == "ray":
