@@ -7,6 +7,7 @@ One server (serial executor, with an API key) serves the module; the Ray test ha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -246,3 +248,91 @@ def test_optimize_on_a_ray_server(tmp_path: Path) -> None:
     local = stratforge("optimize", *SEARCH, "--executor", "serial")
     assert remote.returncode == 0, remote.stderr
     assert lines_but(remote.stdout, "pruned") == lines_but(local.stdout, "pruned")
+
+
+class HeldFirstPost:
+    """A TCP relay in front of the real server that holds the first POST's connection for
+    *hold_s* before passing it on, as a slow network would: Ctrl-C lands while the CLI
+    waits for the server's answer to its submission, and the request arrives after all."""
+
+    def __init__(self, upstream_port: int, hold_s: float) -> None:
+        import socket
+        import threading
+
+        self.upstream_port, self.hold_s = upstream_port, hold_s
+        self.holding = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                downstream, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(downstream,), daemon=True).start()
+
+    def _relay(self, downstream: Any) -> None:
+        import socket
+        import threading
+
+        first = downstream.recv(65536)
+        if first.startswith(b"POST") and not self.holding.is_set():
+            self.holding.set()
+            time.sleep(self.hold_s)
+        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        upstream.sendall(first)
+        threading.Thread(target=_pump, args=(downstream, upstream), daemon=True).start()
+        _pump(upstream, downstream)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def _pump(source: Any, sink: Any) -> None:
+    try:
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+    except OSError:
+        pass
+    finally:
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(2)
+
+
+@pytest.mark.parametrize("answer", ["y\n", ""])
+def test_ctrl_c_before_the_server_answers_the_submission_asks_about_the_one_job(
+    url: str, answer: str
+) -> None:
+    """The CLI's submission carries an Idempotency-Key: after Ctrl-C it asks again on a new
+    connection, gets the one job whether or not the first request got through, and asks
+    about it; the held request arriving later is a replay, not a second job."""
+    before = api(url, "/backtests?limit=1")["total"]
+    relay = HeldFirstPost(int(url.rsplit(":", 1)[1]), hold_s=3.0)
+    try:
+        proc = start("run", "-a", "bars=600000", "-a", "timeframe=minutes", "--server", relay.url)
+        assert relay.holding.wait(60), "the CLI never submitted"
+        time.sleep(0.3)  # the request is sent: the CLI waits for the answer
+        proc.send_signal(signal.SIGINT)
+        _, errors = proc.communicate(answer, timeout=60)
+        time.sleep(4)  # the held request has reached the server by now
+    finally:
+        relay.close()
+    assert proc.returncode == 130, errors
+    assert "Traceback" not in errors
+    job_id = errors.split("job ", 1)[1].split()[0]
+    assert f"Cancel job {job_id} on the server? [y/N]" in errors
+    assert api(url, "/backtests?limit=1")["total"] == before + 1  # one job, not two
+    if answer:
+        assert f"cancelled {job_id}" in errors
+        assert wait_for(url, job_id, ("cancelled",), 5)["status"] == "cancelled"
+    else:
+        assert f"{job_id} is still running on the server" in errors
+        assert api(url, f"/backtests/{job_id}")["status"] in ("queued", "running")
+        httpx.post(
+            f"{url}/api/v1/backtests/{job_id}/cancel", headers={"Authorization": f"Bearer {KEY}"}
+        )

@@ -9,7 +9,8 @@ warm Ray (or cluster) and its storage do the work; nothing runs here.
 
 Ctrl-C while a job is followed asks whether to cancel it on the server (a second Ctrl-C, an
 empty answer or a closed stdin leave it running); either way the command exits 130, as an
-interrupted command does, having printed no result.
+interrupted command does, having printed no result. Ctrl-C before the server has answered
+the submission asks the same about the same job (see ``submit_or_ask``).
 
 The client (and httpx under it) is imported only here, inside functions: ``--help`` and
 local runs never load it (tests/test_cli_imports.py).
@@ -85,7 +86,7 @@ def run_job(server: Server, kind: str, spec: BaseModel, display: Display) -> Any
     """Submit *spec* as a job of *kind*, follow it with *display*, and return its stored
     result document once it completes (any other end: one line, and exit)."""
     with api_errors(server), server.client() as client:
-        job = submit(client, kind, spec)
+        job = submit_or_ask(server, client, kind, spec)
         err.print(f"job {job.id} on {client.url}", highlight=False, soft_wrap=True)
         job = follow(client, job, display)
         if job.status != "completed":
@@ -96,13 +97,43 @@ def run_job(server: Server, kind: str, spec: BaseModel, display: Display) -> Any
     return document
 
 
-def submit(client: Client, kind: str, spec: BaseModel) -> Job:
+def submit(client: Client, kind: str, spec: BaseModel, idempotency_key: str) -> Job:
     submitters = {
         "backtest": client.submit_backtest,
         "optimize": client.submit_optimization,
         "walkforward": client.submit_walkforward,
     }
-    return submitters[kind](spec)
+    return submitters[kind](spec, idempotency_key=idempotency_key)
+
+
+def submit_or_ask(server: Server, client: Client, kind: str, spec: BaseModel) -> Job:
+    """The submitted job. Sent with an Idempotency-Key of its own, so Ctrl-C before the
+    server answered is not a guess: the same request again, on a new connection, names the
+    one job whether or not the first got through (the server replays it, or creates it),
+    and the usual question is asked about it. A second Ctrl-C there ends with one line."""
+    import uuid
+
+    key = f"cli-{uuid.uuid4().hex}"
+    try:
+        return submit(client, kind, spec, key)
+    except KeyboardInterrupt:
+        pass
+    with server.client() as again:  # the first connection was cut mid-request
+        try:
+            job = submit(again, kind, spec, key)
+        except KeyboardInterrupt:
+            from stratforge.client.jobs import RESOURCES
+
+            listing = f"{server.url.rstrip('/')}/api/v1/{RESOURCES[kind]}"
+            err.print(
+                f"interrupted while submitting: the {kind} may be queued on the server; "
+                f"see GET {listing}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(INTERRUPTED) from None
+        err.print(f"job {job.id} on {again.url}", highlight=False, soft_wrap=True)
+        interrupted(again, job)
 
 
 def follow(client: Client, job: Job, display: Display) -> Job:
