@@ -25,6 +25,7 @@ from stratforge.core.executors import (
 )
 from stratforge.core.optimize import OptimizeSpec, Progress, optimize
 from stratforge.core.plugins import Plugins
+from stratforge.core.recorder import ProgressCallback
 from stratforge.core.result_codec import encode_result
 from stratforge.core.settings import Settings
 from stratforge.core.spec import RunSpec
@@ -124,7 +125,12 @@ class JobRunner:
         if self.executor == "ray":
             ran = self._backtest_on_ray(session, job, handle, spec, progress)
         else:
-            ran = self._backtest_here(session, job, handle, spec, progress)
+
+            def report(done: int, total: int) -> None:
+                handle.check()
+                progress(done, total)
+
+            ran = self._backtest_here(session, job, spec, report)
         if ran is None:
             return  # served from the cache
         blob, metrics, key = ran
@@ -133,26 +139,17 @@ class JobRunner:
             remember_backtest(session, self.settings, job, key, digest)
 
     def _backtest_here(
-        self,
-        session: Session,
-        job: BacktestRun,
-        handle: RunningJob,
-        spec: RunSpec,
-        progress: BarProgress,
+        self, session: Session, job: BacktestRun, spec: RunSpec, report: ProgressCallback
     ) -> tuple[bytes, dict[str, Any], str | None] | None:
         """In this process: the stored form, metrics and cache key (None when the cache is
-        off or the run cannot be keyed), or None when the job was served from the cache."""
+        off or the run cannot be keyed), or None when the job was served from the cache;
+        *report* gets the progress and raises to stop the run."""
         started = time.perf_counter()
         prepared = prepare(spec, plugins=self.plugins)
         run_key = backtest_key(prepared, self.settings)
         key = run_key.backtest() if run_key is not None else None
         if key is not None and serve_cached(session, job, key):
             return None
-
-        def report(done: int, total: int) -> None:
-            handle.check()
-            progress(done, total)
-
         result = run_prepared(prepared, on_progress=report, started=started)
         return encode_result(result), result.metrics.model_dump(mode="json"), key
 
