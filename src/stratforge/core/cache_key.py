@@ -173,6 +173,14 @@ class RunKey:
         return sha256_text(canonical_json(payload))
 
 
+def backtest_key(prepared: PreparedRun) -> str | None:
+    """The key a backtest of *prepared* is stored under (``RunKey.backtest()``), or None
+    when it cannot be keyed (``run_key``): the same wherever the run is loaded, a Ray worker
+    or the job runner's process."""
+    key = run_key(prepared)
+    return key.backtest() if key is not None else None
+
+
 def run_key(prepared: PreparedRun) -> RunKey | None:
     """The content key of a prepared run (data loaded), or None when it cannot be keyed
     safely (a plugin edited since it was loaded, or without a source file): such a run is

@@ -395,10 +395,9 @@ def run_backtest_stream(
         started = time.perf_counter()
         prepared = prepare(spec, plugins=plugins)
         if keyed:
-            from stratforge.core.cache_key import run_key
+            from stratforge.core.cache_key import backtest_key
 
-            key = run_key(prepared)
-            yield {"key": key.backtest() if key is not None else None}
+            yield {"key": backtest_key(prepared)}
             yield {"ready": True}
         yield from _streamed_run(prepared, started)
 

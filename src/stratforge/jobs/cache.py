@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from stratforge.core.cache_key import RunKey, run_key
+from stratforge.core import cache_key
 from stratforge.core.engine import PreparedRun
 from stratforge.core.settings import Settings
 from stratforge.core.trials import Trial
@@ -13,9 +13,9 @@ from stratforge.store import cache, jobs
 from stratforge.store.tables import BacktestRun
 
 
-def backtest_key(prepared: PreparedRun, settings: Settings) -> RunKey | None:
+def backtest_key(prepared: PreparedRun, settings: Settings) -> str | None:
     """The run's key when the cache is on and the run can be keyed, else None."""
-    return run_key(prepared) if settings.result_cache else None
+    return cache_key.backtest_key(prepared) if settings.result_cache else None
 
 
 def serve_cached(session: Session, job: BacktestRun, key: str) -> bool:
@@ -40,7 +40,7 @@ def remember_backtest(
     session: Session, settings: Settings, job: BacktestRun, key: str, digest: str
 ) -> None:
     """Remember that *job* stored the result of the backtest whose key digest is *key*
-    (``RunKey.backtest()``)."""
+    (``core.cache_key.backtest_key``)."""
     cache.remember_backtest(
         session,
         key=key,

@@ -146,8 +146,7 @@ class JobRunner:
         *report* gets the progress and raises to stop the run."""
         started = time.perf_counter()
         prepared = prepare(spec, plugins=self.plugins)
-        run_key = backtest_key(prepared, self.settings)
-        key = run_key.backtest() if run_key is not None else None
+        key = backtest_key(prepared, self.settings)
         if key is not None and serve_cached(session, job, key):
             return None
         result = run_prepared(prepared, on_progress=report, started=started)
