@@ -260,7 +260,7 @@ class HeldFirstPost:
         import threading
 
         self.upstream_port, self.hold_s = upstream_port, hold_s
-        self.holding = threading.Event()
+        self.holding, self.passed_on = threading.Event(), threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
@@ -280,11 +280,14 @@ class HeldFirstPost:
         import threading
 
         first = downstream.recv(65536)
-        if first.startswith(b"POST") and not self.holding.is_set():
+        held = first.startswith(b"POST") and not self.holding.is_set()
+        if held:
             self.holding.set()
             time.sleep(self.hold_s)
         upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
         upstream.sendall(first)
+        if held:
+            self.passed_on.set()
         threading.Thread(target=_pump, args=(downstream, upstream), daemon=True).start()
         _pump(upstream, downstream)
 
@@ -319,7 +322,8 @@ def test_ctrl_c_before_the_server_answers_the_submission_asks_about_the_one_job(
         time.sleep(0.3)  # the request is sent: the CLI waits for the answer
         proc.send_signal(signal.SIGINT)
         _, errors = proc.communicate(answer, timeout=60)
-        time.sleep(4)  # the held request has reached the server by now
+        assert relay.passed_on.wait(30), "the held request never went on"
+        time.sleep(0.5)  # the server has read it: a replay (or a new job) by now
     finally:
         relay.close()
     assert proc.returncode == 130, errors

@@ -360,6 +360,18 @@ def test_on_ray_only_the_new_trials_go_to_the_workers(tmp_path: Path) -> None:
     # the worker loads the data and sends the key: the driver never loads it too; a stored
     # key stops the task before its strategy is built
     assert loaded == [1, 2] and built[1] == built[0]
+    # the worker's key is the one this process computes: a run stored by a serial server
+    # is served on Ray, and the other way round
+    from stratforge.core.cache_key import backtest_key
+    from stratforge.core.engine import prepare
+    from stratforge.core.spec import RunSpec
+
+    here = backtest_key(prepare(RunSpec.model_validate(RAY_BACKTEST), plugins=plugins))
+    engine = make_engine(settings)
+    with Session(engine) as session:
+        stored = cache.recall_backtest(session, key=here or "")
+    engine.dispose()
+    assert stored is not None and stored.job_id == served[0]["id"]
     for field in ("result_blob", "metrics"):
         assert served[1][field] == served[0][field]
     # 5 and 15 ran once, in the first search; the backtest (every=10) ran once, not twice
@@ -372,6 +384,12 @@ def test_on_ray_only_the_new_trials_go_to_the_workers(tmp_path: Path) -> None:
             assert trial.metrics == original.metrics and trial.blocks == original.blocks
 
 
+RAY_BACKTEST = {
+    "strategy": {"name": "counted"},
+    "data": {"source": "counted_bars", "args": {"bars": 300}},
+}
+
+
 def _ray_backtest(session: Session, settings: Settings, plugins: Any) -> dict[str, Any]:
     """One backtest job run by the job runner on Ray, as the server runs it."""
     from stratforge.jobs.run import JobRunner, RunningJob
@@ -379,12 +397,8 @@ def _ray_backtest(session: Session, settings: Settings, plugins: Any) -> dict[st
     from stratforge.store.blobs import BlobStore
     from stratforge.store.tables import BacktestRun
 
-    body = {
-        "strategy": {"name": "counted"},
-        "data": {"source": "counted_bars", "args": {"bars": 300}},
-    }
     job, _ = jobs.create_job(
-        session, table=BacktestRun, spec=body, strategy="counted", body_sha256="-"
+        session, table=BacktestRun, spec=RAY_BACKTEST, strategy="counted", body_sha256="-"
     )
     claimed = jobs.claim_next(session)
     assert claimed is not None and claimed.id == job.id
